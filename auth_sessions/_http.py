@@ -1,0 +1,227 @@
+"""Calling a token endpoint: retries, timeouts, the size cap and error mapping.
+
+Each fetch uses its own short-lived ``requests.Session`` whose adapter carries an urllib3
+``Retry``: 429/5xx answers, connection errors and timeouts are retried with backoff and
+``Retry-After`` (capped); 400/401/403 never are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import InvalidCredentials, TokenEndpointError, TokenResponseError
+
+__all__ = ["MAX_TOKEN_RESPONSE_BYTES", "RetryPolicy", "TokenRequest", "call_token_endpoint"]
+
+MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
+"""A token response larger than this (1 MiB) is refused while it streams in."""
+
+Timeout = Union[float, Tuple[float, float]]
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry with ``Retry-After`` capped, on urllib3 1.26 and 2.x alike."""
+
+    retry_after_cap: float = 3.5
+
+    def new(self, **kw: Any) -> _CappedRetry:
+        retry: _CappedRetry = super().new(**kw)  # type: ignore[assignment]
+        retry.retry_after_cap = self.retry_after_cap
+        return retry
+
+    def get_retry_after(self, response: Any) -> Optional[float]:
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return float(min(max(value, 0.0), self.retry_after_cap))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the token endpoint is retried. Immutable: one instance serves every thread.
+
+    The default makes at most 4 retries; waits back off 0, 1, 2, 4 s, or follow the
+    server's ``Retry-After`` capped at 3.5 s, so about 15 s of waiting in all.
+
+    Args:
+        total: retries after the first attempt (0 disables retrying).
+        backoff_factor: urllib3's backoff factor.
+        max_retry_after: the longest ``Retry-After`` honoured, in seconds.
+        status_forcelist: the statuses that are retried.
+    """
+
+    total: int = 4
+    backoff_factor: float = 0.5
+    max_retry_after: float = 3.5
+    status_forcelist: Tuple[int, ...] = (429, 500, 502, 503, 504)
+
+    def build(self) -> Retry:
+        """The urllib3 ``Retry`` this policy describes."""
+        retry = _CappedRetry(
+            total=self.total,
+            connect=self.total,
+            read=self.total,
+            status=self.total,
+            other=0,
+            redirect=0,
+            backoff_factor=self.backoff_factor,
+            status_forcelist=self.status_forcelist,
+            allowed_methods=frozenset({"POST"}),
+            raise_on_status=False,
+            raise_on_redirect=False,
+            respect_retry_after_header=True,
+        )
+        retry.retry_after_cap = self.max_retry_after
+        return retry
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """One token-endpoint call: a POST with a JSON body, a form body or headers.
+
+    Its repr shows only the URL: the body and headers carry the client secret.
+    """
+
+    url: str
+    json: Optional[Mapping[str, Any]] = field(default=None, repr=False)
+    data: Optional[Union[str, Mapping[str, str]]] = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """Explicitly no auth: stops requests adding ~/.netrc credentials to token calls."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers.pop("Authorization", None)
+        return r
+
+
+_ERROR_KEYS = ("error_code", "code", "error", "title", "status", "message", "error_description", "detail")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def describe_error_body(body: bytes, content_type: str) -> str:
+    """The vendor's own words from an error body, whatever its shape.
+
+    Understands ``{error}``, ``{message}``, ``{code, message}``, ``{error_code, message}``,
+    ``{error, error_description}`` and ``{title, status, detail}``; anything else is
+    summarised rather than trusted.
+    """
+    if not body:
+        return "empty body"
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        kind = content_type.split(";")[0].strip() or "unknown type"
+        if kind in ("text/plain", "unknown type") and len(body) <= 200:
+            return body.decode("utf-8", "replace").strip() or "empty body"
+        return f"non-JSON body ({kind}, {len(body)} bytes)"
+    if not isinstance(data, dict):
+        return f"unexpected JSON {type(data).__name__}"
+    parts = []
+    for key in _ERROR_KEYS:
+        value = data.get(key)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
+            parts.append(str(value))
+    return ": ".join(parts)[:300] if parts else "no error text"
+
+
+def call_token_endpoint(
+    request: TokenRequest,
+    *,
+    vendor: str,
+    timeout: Timeout,
+    retry: RetryPolicy,
+    scrub: Iterable[str],
+) -> Any:
+    """POST ``request`` and return the decoded JSON of a 2xx answer.
+
+    Raises:
+        InvalidCredentials: the endpoint answered 400, 401 or 403.
+        TokenEndpointError: another non-2xx status after retries, or a network error/timeout.
+        TokenResponseError: a 2xx body that is too large or not JSON.
+    """
+    url = request.url
+    scrub = tuple(scrub)
+    where = f"{vendor}: token endpoint {url}"
+    with requests.Session() as session:
+        session.mount("https://", HTTPAdapter(max_retries=retry.build()))
+        session.mount("http://", HTTPAdapter(max_retries=retry.build()))
+        try:
+            response = session.post(
+                url,
+                json=request.json,
+                data=request.data,
+                headers=dict(request.headers),
+                timeout=timeout,
+                auth=_NoAuth(),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            raise TokenEndpointError(
+                f"{where} unreachable after retries ({type(exc).__name__})", vendor=vendor, url=url
+            ) from exc
+        with response:
+            status = response.status_code
+            content_type = response.headers.get("Content-Type", "")
+            try:
+                body = _read_capped(response)
+            except _TooLarge:
+                raise TokenResponseError(
+                    f"{where} answered {status} with a body over {MAX_TOKEN_RESPONSE_BYTES} bytes",
+                    vendor=vendor,
+                    url=url,
+                    status_code=status,
+                ) from None
+            except requests.RequestException as exc:
+                raise TokenEndpointError(
+                    f"{where} answered {status} but the body could not be read ({type(exc).__name__})",
+                    vendor=vendor,
+                    url=url,
+                    status_code=status,
+                ) from exc
+    if not 200 <= status < 300:
+        text = redact(describe_error_body(body, content_type), scrub)
+        message = f"{where} answered {status}: {text}"
+        if status in (400, 401, 403):
+            raise InvalidCredentials(message, vendor=vendor, url=url, status_code=status)
+        raise TokenEndpointError(message, vendor=vendor, url=url, status_code=status)
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        kind = content_type.split(";")[0].strip() or "no content type"
+        raise TokenResponseError(
+            f"{where} answered {status} with a body that is not JSON ({kind}, {len(body)} bytes)",
+            vendor=vendor,
+            url=url,
+            status_code=status,
+        ) from exc
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=16384):
+        size += len(chunk)
+        if size > MAX_TOKEN_RESPONSE_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)

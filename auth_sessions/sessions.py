@@ -1,0 +1,165 @@
+"""The vendor registry, ``for_vendor`` and ``VendorSession``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
+
+import requests
+
+from ._urls import join_url
+from .auth import TokenAuth
+from .errors import ConfigurationError
+from .stores.base import TokenStore
+
+__all__ = ["DEFAULT_TIMEOUT", "VendorSession", "for_vendor", "register_vendor", "vendor_class", "vendor_names"]
+
+Timeout = Union[float, Tuple[float, float]]
+
+DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 30.0)
+"""(connect, read) seconds for API calls made without a timeout of their own."""
+
+_REGISTRY: Dict[str, Type[TokenAuth]] = {}
+_TIMEOUT_POSITION = 6  # Session.request(method, url, params, data, headers, cookies, files, auth, timeout)
+
+
+def register_vendor(name: str, auth_class: Type[TokenAuth], *, replace: bool = False) -> None:
+    """Make ``for_vendor(name)`` build sessions with ``auth_class``.
+
+    Args:
+        name: the vendor name (case-insensitive); its upper-cased form prefixes env vars.
+        auth_class: a :class:`TokenAuth` subclass describing the vendor.
+        replace: allow replacing an already registered name.
+
+    Raises:
+        ConfigurationError: the name is taken (and ``replace`` is false) or the class is
+            not a TokenAuth subclass.
+    """
+    key = name.lower()
+    if not (isinstance(auth_class, type) and issubclass(auth_class, TokenAuth)):
+        raise ConfigurationError(f"register_vendor({name!r}): auth_class must subclass TokenAuth")
+    if key in _REGISTRY and not replace:
+        raise ConfigurationError(f"vendor {name!r} is already registered (pass replace=True)")
+    _REGISTRY[key] = auth_class
+
+
+def vendor_names() -> List[str]:
+    """The registered vendor names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def vendor_class(name: str) -> Type[TokenAuth]:
+    """The auth class registered as ``name``, or a ConfigurationError listing known vendors."""
+    try:
+        return _REGISTRY[name.lower()]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown vendor {name!r}; known vendors: {', '.join(vendor_names())}"
+        ) from None
+
+
+class VendorSession(requests.Session):
+    """A ``requests.Session`` bound to one vendor: base URL, auth, headers and timeout.
+
+    Relative URLs (``"/x"`` or ``"x"``) are joined to :attr:`base_url` keeping its path prefix;
+    absolute URLs are used as they are (and carry a token only to the vendor's origin).
+    Calls that pass no ``timeout`` get :attr:`timeout`. Like any ``requests.Session``, share
+    one between threads only for requests (its cookie jar is not meant for concurrent writes);
+    the token behind it is shared safely regardless.
+
+    Attributes:
+        vendor: the vendor name.
+        base_url: the resolved base URL.
+        auth: the vendor's :class:`TokenAuth`.
+        timeout: the default (connect, read) timeout.
+    """
+
+    auth: TokenAuth
+
+    def __init__(self, auth: TokenAuth, *, timeout: Optional[Timeout] = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.auth = auth
+        self.vendor = auth.vendor
+        self.base_url = auth.base_url
+        self.timeout = timeout
+        self.headers.update(auth.headers)
+
+    def __repr__(self) -> str:
+        return f"VendorSession(vendor={self.vendor!r}, base_url={self.base_url!r})"
+
+    def request(  # type: ignore[override]
+        self, method: str, url: Union[str, bytes], *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        if isinstance(url, bytes):
+            url = url.decode("utf-8")
+        url = join_url(self.base_url, url)
+        if len(args) > _TIMEOUT_POSITION:
+            if args[_TIMEOUT_POSITION] is None:
+                args = (*args[:_TIMEOUT_POSITION], self.timeout, *args[_TIMEOUT_POSITION + 1 :])
+        elif kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def _from_env(value: Optional[str], var: str) -> Optional[str]:
+    if value:
+        return value
+    return os.environ.get(var) or None
+
+
+def for_vendor(
+    name: str,
+    client_id: Optional[str] = None,
+    client_secret: Optional[str] = None,
+    *,
+    environment: Optional[str] = None,
+    base_url: Optional[str] = None,
+    token_store: Optional[TokenStore] = None,
+    timeout: Optional[Timeout] = DEFAULT_TIMEOUT,
+    leeway: Optional[float] = None,
+    headers: Optional[Mapping[str, str]] = None,
+    **options: Any,
+) -> VendorSession:
+    """A :class:`VendorSession` for ``name``, credentials from arguments or the environment.
+
+    Explicit arguments win; then ``<VENDOR>_CLIENT_ID``, ``<VENDOR>_CLIENT_SECRET``,
+    ``<VENDOR>_ENVIRONMENT`` and ``<VENDOR>_BASE_URL``. ``headers`` override the vendor's
+    default headers (Orum's ``Orum-Version``); other ``options`` go to the auth class
+    (``retry=``, ``clock=``, and the generic ``oauth2`` vendor's ``token_url=``, ``scope=``,
+    ``client_auth=``).
+
+    Raises:
+        ConfigurationError: unknown vendor, missing credential, unknown environment, missing
+            or non-https base URL; the message names the argument or env var to set.
+
+    Example:
+        >>> import auth_sessions
+        >>> s = auth_sessions.for_vendor("cobee", client_id="id", client_secret="secret")
+        >>> s.base_url
+        'https://partners-api.cobee.io/api/v3'
+    """
+    auth_class = vendor_class(name)
+    vendor = auth_class.vendor
+    prefix = vendor.upper()
+    client_id = _from_env(client_id, f"{prefix}_CLIENT_ID")
+    if not client_id:
+        raise ConfigurationError(
+            f"{vendor}: no client id: pass client_id= or set {prefix}_CLIENT_ID", vendor=vendor
+        )
+    client_secret = _from_env(client_secret, f"{prefix}_CLIENT_SECRET")
+    if not client_secret:
+        raise ConfigurationError(
+            f"{vendor}: no client secret: pass client_secret= or set {prefix}_CLIENT_SECRET",
+            vendor=vendor,
+        )
+    auth = auth_class(
+        client_id,
+        client_secret,
+        environment=_from_env(environment, f"{prefix}_ENVIRONMENT"),
+        base_url=_from_env(base_url, f"{prefix}_BASE_URL"),
+        token_store=token_store,
+        leeway=leeway,
+        headers=headers,
+        **options,
+    )
+    return VendorSession(auth, timeout=timeout)

@@ -1,0 +1,25 @@
+"""Cobee Partners API: camelCase JSON; the base URLs carry the ``/api/v3`` prefix."""
+
+from __future__ import annotations
+
+from .._parse import WireFormat
+from ..auth import TokenAuth
+
+__all__ = ["CobeeAuth"]
+
+
+class CobeeAuth(TokenAuth):
+    """Cobee: ``POST {base}/oauth/token`` ``{clientId, clientSecret}``; errors ``{code, message}``."""
+
+    vendor = "cobee"
+    environments = {
+        "production": "https://partners-api.cobee.io/api/v3",
+        "sandbox": "https://pre-partners-api.cobee.io/api/v3",
+    }
+    wire = WireFormat(
+        id_field="clientId",
+        secret_field="clientSecret",
+        token_field="accessToken",
+        type_field="tokenType",
+        expiry_field="expiresIn",
+    )

@@ -1,0 +1,24 @@
+"""Orum: JSON client credentials, and every API call carries ``Orum-Version``."""
+
+from __future__ import annotations
+
+from .._parse import WireFormat
+from ..auth import TokenAuth
+
+__all__ = ["ORUM_VERSION", "OrumAuth"]
+
+ORUM_VERSION = "v2022-09-21"
+
+
+class OrumAuth(TokenAuth):
+    """Orum: ``POST /oauth/token`` ``{client_id, client_secret}``; errors ``{error_code, message}``.
+
+    Sends ``Orum-Version: v2022-09-21`` unless the caller sets its own (``headers=``, the
+    session's headers, or the request's). Bad credentials (400/401/403) are never retried:
+    Orum firewalls clients that hammer its token endpoint.
+    """
+
+    vendor = "orum"
+    environments = {"production": "https://api.orum.io", "sandbox": "https://api-sandbox.orum.io"}
+    wire = WireFormat()
+    default_headers = {"Orum-Version": ORUM_VERSION}
