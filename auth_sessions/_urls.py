@@ -80,8 +80,9 @@ def join_url(base: str, url: str) -> str:
     """
     if is_absolute(url):
         return url
+    base = base.rstrip("/")
     if not url:
         return base
     if url[0] in "?#":
         return base + url
-    return base.rstrip("/") + "/" + url.lstrip("/")
+    return base + "/" + url.lstrip("/")

@@ -1,0 +1,47 @@
+"""Shared fixtures. ``fake_vendor`` itself comes from the package's pytest plugin."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator, Tuple
+
+import pytest
+
+from auth_sessions import RetryPolicy
+from auth_sessions.testing import FakeVendors, ManualClock
+
+VENDORS = ("sohar", "cair", "orum", "cobee", "manis", "oauth2")
+
+# Fault tests need no real waiting: retries happen at once.
+NO_WAIT = RetryPolicy(total=2, backoff_factor=0.0, max_retry_after=0.0)
+
+
+@pytest.fixture
+def clocked() -> Iterator[Tuple[FakeVendors, ManualClock]]:
+    """A fake whose clock (shared with the sessions it builds) moves only when told."""
+    clock = ManualClock()
+    with FakeVendors(clock=clock) as fake:
+        yield fake, clock
+
+
+def run_threads(count: int, target, *args) -> list:  # type: ignore[no-untyped-def]
+    """Start ``count`` threads behind one barrier; return their results (re-raise errors)."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = target(*args)
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
