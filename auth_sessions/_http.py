@@ -95,10 +95,9 @@ class TokenRequest:
 
 
 class _NoAuth(requests.auth.AuthBase):
-    """Explicitly no auth: stops requests adding ~/.netrc credentials to token calls."""
+    """An explicit no-op auth: stops requests adding ~/.netrc credentials to token calls."""
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers.pop("Authorization", None)
         return r
 
 
