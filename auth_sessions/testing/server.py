@@ -435,6 +435,9 @@ class _Server(ThreadingHTTPServer):
             with self._conns_lock:
                 self._conns.discard(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections reset by clients or by :meth:`FakeVendors.stop` are not news."""
+
     def close_connections(self) -> None:
         with self._conns_lock:
             conns = list(self._conns)

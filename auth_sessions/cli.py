@@ -1,0 +1,199 @@
+"""The ``auth-sessions`` command: demo, token, check, vendors.
+
+argparse, not a third-party CLI library: four small commands do not justify a dependency
+that every legacy app installing us would inherit.
+
+Exit codes: 0 ok, 1 authentication failed, 2 usage or configuration error. Errors are one
+line on stderr; ``--debug`` adds the traceback and DEBUG logging. A token is printed only
+with ``--show-token``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import __version__
+from .errors import AuthError, ConfigurationError
+from .sessions import for_vendor, vendor_class, vendor_names
+from .tokens import Token
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_AUTH, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auth-sessions", description="Token-managed requests sessions for vendor APIs."
+    )
+    parser.add_argument("--version", action="version", version=f"auth-sessions {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="run every vendor's flow against built-in fake vendors")
+    demo.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    token = sub.add_parser("token", help="fetch a token with credentials from the environment")
+    token.add_argument("vendor")
+    token.add_argument("--environment", help="production (default) or sandbox")
+    token.add_argument("--base-url", help="override the environment's base URL")
+    token.add_argument("--json", action="store_true", help="print JSON")
+    token.add_argument("--show-token", action="store_true", help="print the access token itself")
+
+    check = sub.add_parser("check", help="fetch a token for each vendor with credentials set")
+    check.add_argument("vendors", nargs="*", metavar="VENDOR")
+    check.add_argument("--json", action="store_true", help="print JSON")
+
+    vendors = sub.add_parser("vendors", help="the vendor table")
+    vendors.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _table(rows: List[Dict[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _token_info(vendor: str, token: Token, show: bool) -> Dict[str, Any]:
+    info: Dict[str, Any] = {
+        "vendor": vendor,
+        "token_type": token.token_type,
+        "expires_at": token.expires_at.isoformat(),
+        "expires_in": round(token.expires_ts - time.time()),
+        "has_refresh_token": token.refresh_token is not None,
+    }
+    if show:
+        info["access_token"] = token.access_token.reveal()
+    return info
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    session = for_vendor(args.vendor, environment=args.environment, base_url=args.base_url)
+    with session:
+        info = _token_info(session.vendor, session.auth.get_token(), args.show_token)
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _has_credentials(vendor: str) -> bool:
+    prefix = vendor.upper()
+    return bool(os.environ.get(f"{prefix}_CLIENT_ID") and os.environ.get(f"{prefix}_CLIENT_SECRET"))
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    names = [vendor_class(v).vendor for v in args.vendors] or vendor_names()
+    rows = []
+    failed = False
+    for name in names:
+        row: Dict[str, Any] = {"vendor": name}
+        if not _has_credentials(name):
+            if args.vendors:
+                raise ConfigurationError(
+                    f"{name}: no credentials: set {name.upper()}_CLIENT_ID and {name.upper()}_CLIENT_SECRET"
+                )
+            row.update(status="skipped", detail="no credentials in the environment")
+        else:
+            try:
+                with for_vendor(name) as session:
+                    token = session.auth.get_token()
+                row.update(status="ok", detail=f"token expires {token.expires_at.isoformat()}")
+            except ConfigurationError as exc:
+                row.update(status="config error", detail=str(exc))
+                failed = True
+            except AuthError as exc:
+                row.update(status="failed", detail=str(exc))
+                failed = True
+        rows.append(row)
+    print(json.dumps(rows) if args.json else _table(rows, ("vendor", "status", "detail")))
+    return EXIT_AUTH if failed else EXIT_OK
+
+
+def _cmd_vendors(args: argparse.Namespace) -> int:
+    rows = []
+    for name in vendor_names():
+        cls = vendor_class(name)
+        prefix = name.upper()
+        envs = {env: url or "(pass base_url)" for env, url in cls.environments.items()} or {
+            "production": "(pass token_url)"
+        }
+        rows.append(
+            {
+                "vendor": name,
+                "environments": envs,
+                "token_endpoint": "{base}" + cls.wire.token_path if name != "oauth2" else "token_url=",
+                "env_vars": [f"{prefix}_{v}" for v in ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")],
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    flat = [
+        {
+            "vendor": r["vendor"],
+            "environment": env,
+            "base URL": url,
+            "token endpoint": r["token_endpoint"],
+            "env vars": f"{r['vendor'].upper()}_CLIENT_ID/_CLIENT_SECRET/_ENVIRONMENT/_BASE_URL",
+        }
+        for r in rows
+        for env, url in r["environments"].items()
+    ]
+    print(_table(flat, ("vendor", "environment", "base URL", "token endpoint", "env vars")))
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    rows = run_demo()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print("auth-sessions demo: every vendor against the built-in fake vendors on loopback")
+        print("(no network, no credentials; counts are the fake server's own)\n")
+        print(_table(rows, ("vendor", "step", "result", "token requests", "refreshes", "api calls", "401s")))
+        ok = all(r["ok"] for r in rows)
+        print(f"\n{len(rows)} steps, {'all as expected' if ok else 'SOME UNEXPECTED'}.")
+    return EXIT_OK if all(r["ok"] for r in rows) else EXIT_AUTH
+
+
+_COMMANDS = {"demo": _cmd_demo, "token": _cmd_token, "check": _cmd_check, "vendors": _cmd_vendors}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _COMMANDS[args.command](args)
+    except ConfigurationError as exc:
+        code, error = EXIT_USAGE, exc
+    except AuthError as exc:
+        code, error = EXIT_AUTH, exc
+    except KeyboardInterrupt:
+        return 130
+    if args.debug:
+        traceback.print_exception(type(error), error, error.__traceback__)
+    print(f"auth-sessions: error: {error}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The auth-sessions command, run as a subprocess like a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, Optional
+
+from auth_sessions.testing import FakeVendors
+
+
+def run(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    full_env = {k: v for k, v in os.environ.items() if not k.endswith(("_CLIENT_ID", "_CLIENT_SECRET"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "auth_sessions", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+        check=False,
+    )
+
+
+def _env(fake: FakeVendors, vendor: str, secret: Optional[str] = None) -> Dict[str, str]:
+    client_id, client_secret = fake.credentials(vendor)
+    prefix = vendor.upper()
+    return {
+        f"{prefix}_CLIENT_ID": client_id,
+        f"{prefix}_CLIENT_SECRET": secret or client_secret,
+        f"{prefix}_BASE_URL": fake.base_url(vendor),
+    }
+
+
+def test_demo_runs_every_vendor() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "24 steps, all as expected." in result.stdout
+    for vendor in ("sohar", "cair", "orum", "cobee", "manis", "oauth2"):
+        assert vendor in result.stdout
+    assert "refresh token rotated" in result.stdout
+    assert "-at-" not in result.stdout and "-rt-" not in result.stdout  # no fake token printed
+    rows = json.loads(run("demo", "--json").stdout)
+    assert len(rows) == 24 and all(row["ok"] for row in rows)
+
+
+def test_token_hidden_unless_asked(fake_vendor: FakeVendors) -> None:
+    env = _env(fake_vendor, "cobee")
+    result = run("token", "cobee", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "token_type: Bearer" in result.stdout and "expires_at:" in result.stdout
+    issued = fake_vendor.issued_secrets()
+    assert not any(secret in result.stdout + result.stderr for secret in issued)
+    shown = json.loads(run("token", "cobee", "--json", "--show-token", env=env).stdout)
+    assert shown["access_token"] in fake_vendor.issued_secrets()
+
+
+def test_bad_credentials_exit_1_one_line(fake_vendor: FakeVendors) -> None:
+    result = run("token", "orum", env=_env(fake_vendor, "orum", secret="not-the-right-one"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "orum: token endpoint" in result.stderr and "401" in result.stderr
+    assert "not-the-right-one" not in result.stderr + result.stdout
+
+
+def test_debug_shows_traceback(fake_vendor: FakeVendors) -> None:
+    result = run("--debug", "token", "orum", env=_env(fake_vendor, "orum", secret="not-the-right-one"))
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "not-the-right-one" not in result.stderr + result.stdout
+
+
+def test_configuration_and_usage_errors_exit_2() -> None:
+    missing = run("token", "cobee")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "auth-sessions: error: cobee: no client id: pass client_id= or set COBEE_CLIENT_ID"
+    assert run("token", "nope").returncode == 2
+    assert run("frobnicate").returncode == 2
+    assert run().returncode == 2
+    assert run("check", "sohar").returncode == 2
+
+
+def test_check_reports_each_vendor(fake_vendor: FakeVendors) -> None:
+    env = {**_env(fake_vendor, "cobee"), **_env(fake_vendor, "manis", secret="bad-merchant-secret")}
+    result = run("check", "--json", env=env)
+    assert result.returncode == 1
+    rows = {row["vendor"]: row for row in json.loads(result.stdout)}
+    assert rows["cobee"]["status"] == "ok"
+    assert rows["manis"]["status"] == "failed"
+    assert rows["sohar"]["status"] == "skipped"
+    assert "bad-merchant-secret" not in result.stdout
+    assert run("check", "cobee", env=env).returncode == 0
+
+
+def test_vendors_table() -> None:
+    result = run("vendors")
+    assert result.returncode == 0
+    assert "https://partners-api.cobee.io/api/v3" in result.stdout
+    rows = json.loads(run("vendors", "--json").stdout)
+    assert {row["vendor"] for row in rows} == {"sohar", "cair", "orum", "cobee", "manis", "oauth2"}
