@@ -31,7 +31,7 @@ class _CappedRetry(Retry):
     retry_after_cap: float = 3.5
 
     def new(self, **kw: Any) -> _CappedRetry:
-        retry: _CappedRetry = super().new(**kw)  # type: ignore[assignment]
+        retry: _CappedRetry = super().new(**kw)
         retry.retry_after_cap = self.retry_after_cap
         return retry
 
@@ -101,7 +101,16 @@ class _NoAuth(requests.auth.AuthBase):
         return r
 
 
-_ERROR_KEYS = ("error_code", "code", "error", "title", "status", "message", "error_description", "detail")
+_ERROR_KEYS = (
+    "error_code",
+    "code",
+    "error",
+    "title",
+    "status",
+    "message",
+    "error_description",
+    "detail",
+)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -188,7 +197,7 @@ def call_token_endpoint(
                 ) from None
             except requests.RequestException as exc:
                 raise TokenEndpointError(
-                    f"{where} answered {status} but the body could not be read ({type(exc).__name__})",
+                    f"{where} answered {status}; reading the body failed ({type(exc).__name__})",
                     vendor=vendor,
                     url=url,
                     status_code=status,

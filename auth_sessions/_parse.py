@@ -38,7 +38,13 @@ def parse_iso8601(value: str) -> float:
     year, month, day, hour, minute, second, frac, zulu, sign, oh, om = match.groups()
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=timezone.utc,
         )
     except ValueError as exc:
         raise BadField(f"not a valid date: {value[:40]!r}") from exc
@@ -133,7 +139,10 @@ def parse_token(data: Any, wire: WireFormat, now: float) -> Token:
     refresh_expires: Optional[float] = None
     if wire.refresh_field is not None:
         refresh = _string(data, wire.refresh_field)
-        if wire.refresh_expiry_field is not None and data.get(wire.refresh_expiry_field) is not None:
+        if (
+            wire.refresh_expiry_field is not None
+            and data.get(wire.refresh_expiry_field) is not None
+        ):
             refresh_expires = wire.expiry(data, wire.refresh_expiry_field, now)
             if abs(refresh_expires - now) > MAX_LIFETIME:
                 raise BadField(f"field {wire.refresh_expiry_field!r} is absurdly far from now")

@@ -26,8 +26,13 @@ from requests.utils import rewind_body
 from ._http import RetryPolicy, TokenRequest, call_token_endpoint
 from ._parse import BadField, WireFormat, parse_token
 from ._urls import origin, origin_prefix, require_secure
-from .errors import AuthError, ConfigurationError, InvalidCredentials, TokenEndpointError
-from .errors import TokenResponseError
+from .errors import (
+    AuthError,
+    ConfigurationError,
+    InvalidCredentials,
+    TokenEndpointError,
+    TokenResponseError,
+)
 from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
@@ -220,10 +225,14 @@ class TokenAuth(requests.auth.AuthBase):
 
     def _snapshot(self, token: Token) -> _Snapshot:
         lifetime = token.lifetime
-        advisory = min(_MAX_DEFAULT_LEEWAY, 0.1 * lifetime) if self._leeway is None else self._leeway
+        advisory = (
+            min(_MAX_DEFAULT_LEEWAY, 0.1 * lifetime) if self._leeway is None else self._leeway
+        )
         advisory = min(advisory, lifetime / 2)
         header = "Bearer " + token.access_token.reveal()
-        return _Snapshot(token, header, token.expires_ts - advisory, token.expires_ts - advisory / 2)
+        return _Snapshot(
+            token, header, token.expires_ts - advisory, token.expires_ts - advisory / 2
+        )
 
     def _current(self) -> _Snapshot:
         now = self._clock()
@@ -304,7 +313,11 @@ class TokenAuth(requests.auth.AuthBase):
     def _obtain(self, current: Optional[Token], what: str) -> Token:
         """Refresh grant first when possible, else client credentials."""
         now = self._clock()
-        if current is not None and current.refresh_token is not None and current.refresh_usable(now):
+        if (
+            current is not None
+            and current.refresh_token is not None
+            and current.refresh_usable(now)
+        ):
             request = self.refresh_request(current.refresh_token.reveal())
             if request is not None:
                 try:
@@ -357,11 +370,11 @@ class TokenAuth(requests.auth.AuthBase):
         r.content  # noqa: B018 - drain so the connection can be reused
         r.close()
         replay = request.copy()
-        extract_cookies_to_jar(replay._cookies, request, r.raw)  # type: ignore[attr-defined]
+        extract_cookies_to_jar(replay._cookies, request, r.raw)  # type: ignore[attr-defined,no-untyped-call]
         replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
         replay.headers["Authorization"] = fresh.header
         logger.info("%s: replaying %s %s after re-auth", self.vendor, replay.method, _path(replay))
-        adapter = r.connection  # type: ignore[attr-defined]
+        adapter = r.connection
         response: requests.Response = adapter.send(replay, **kwargs)
         response.history.append(r)
         response.request = replay

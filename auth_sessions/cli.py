@@ -105,7 +105,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if not _has_credentials(name):
             if args.vendors:
                 raise ConfigurationError(
-                    f"{name}: no credentials: set {name.upper()}_CLIENT_ID and {name.upper()}_CLIENT_SECRET"
+                    f"{name}: no credentials: set {name.upper()}_CLIENT_ID and "
+                    f"{name.upper()}_CLIENT_SECRET"
                 )
             row.update(status="skipped", detail="no credentials in the environment")
         else:
@@ -125,7 +126,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_vendors(args: argparse.Namespace) -> int:
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for name in vendor_names():
         cls = vendor_class(name)
         prefix = name.upper()
@@ -136,8 +137,13 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
             {
                 "vendor": name,
                 "environments": envs,
-                "token_endpoint": "{base}" + cls.wire.token_path if name != "oauth2" else "token_url=",
-                "env_vars": [f"{prefix}_{v}" for v in ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")],
+                "token_endpoint": "{base}" + cls.wire.token_path
+                if name != "oauth2"
+                else "token_url=",
+                "env_vars": [
+                    f"{prefix}_{v}"
+                    for v in ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")
+                ],
             }
         )
     if args.json:
@@ -167,7 +173,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     else:
         print("auth-sessions demo: every vendor against the built-in fake vendors on loopback")
         print("(no network, no credentials; counts are the fake server's own)\n")
-        print(_table(rows, ("vendor", "step", "result", "token requests", "refreshes", "api calls", "401s")))
+        print(
+            _table(
+                rows,
+                ("vendor", "step", "result", "token requests", "refreshes", "api calls", "401s"),
+            )
+        )
         ok = all(r["ok"] for r in rows)
         print(f"\n{len(rows)} steps, {'all as expected' if ok else 'SOME UNEXPECTED'}.")
     return EXIT_OK if all(r["ok"] for r in rows) else EXIT_AUTH
@@ -181,6 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    error: AuthError
     try:
         return _COMMANDS[args.command](args)
     except ConfigurationError as exc:

@@ -29,7 +29,9 @@ def _steps(fake: FakeVendors, clock: ManualClock, vendor: str, session: VendorSe
         response = session.get("/demo/after-expiry", timeout=10)
         after = session.auth.get_token()
         rotated = (
-            " (refresh token rotated)" if refreshing and before.refresh_token != after.refresh_token else ""
+            " (refresh token rotated)"
+            if refreshing and before.refresh_token != after.refresh_token
+            else ""
         )
         return response.status_code, f"{response.status_code}, renewed{rotated}"
 

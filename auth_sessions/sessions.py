@@ -12,7 +12,14 @@ from .auth import TokenAuth
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
-__all__ = ["DEFAULT_TIMEOUT", "VendorSession", "for_vendor", "register_vendor", "vendor_class", "vendor_names"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "VendorSession",
+    "for_vendor",
+    "register_vendor",
+    "vendor_class",
+    "vendor_names",
+]
 
 Timeout = Union[float, Tuple[float, float]]
 
@@ -20,7 +27,9 @@ DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 30.0)
 """(connect, read) seconds for API calls made without a timeout of their own."""
 
 _REGISTRY: Dict[str, Type[TokenAuth]] = {}
-_TIMEOUT_POSITION = 6  # Session.request(method, url, params, data, headers, cookies, files, auth, timeout)
+_TIMEOUT_POSITION = (
+    6  # Session.request(method, url, params, data, headers, cookies, files, auth, timeout)
+)
 
 
 def register_vendor(name: str, auth_class: Type[TokenAuth], *, replace: bool = False) -> None:

@@ -24,6 +24,7 @@ class Secret:
     """
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):
@@ -32,7 +33,7 @@ class Secret:
 
     def reveal(self) -> str:
         """Return the secret value itself (send it over the wire; never log it)."""
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Secret is immutable")
@@ -124,7 +125,7 @@ class Token:
         return self.expires_ts - self.issued_ts
 
     def usable(self, now: float, leeway: float = 0.0) -> bool:
-        """Whether the token may still be sent at ``now`` (epoch seconds) with ``leeway`` to spare."""
+        """Whether the token may be sent at ``now`` (epoch seconds) with ``leeway`` to spare."""
         return now < self.expires_ts - leeway
 
     def refresh_usable(self, now: float) -> bool:

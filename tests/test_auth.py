@@ -10,8 +10,12 @@ import pytest
 import requests
 
 import auth_sessions
-from auth_sessions import ConfigurationError, InvalidCredentials, TokenEndpointError
-from auth_sessions import TokenResponseError
+from auth_sessions import (
+    ConfigurationError,
+    InvalidCredentials,
+    TokenEndpointError,
+    TokenResponseError,
+)
 from auth_sessions.testing import FakeVendors
 
 from .conftest import NO_WAIT, run_threads
@@ -182,7 +186,9 @@ def test_token_not_sent_to_another_origin(fake_vendor: FakeVendors) -> None:
 
 def test_token_scoped_when_auth_used_without_factory(fake_vendor: FakeVendors) -> None:
     auth = fake_vendor.auth("sohar")
-    assert requests.get(fake_vendor.base_url("sohar") + "/x", auth=auth, timeout=5).status_code == 200
+    assert (
+        requests.get(fake_vendor.base_url("sohar") + "/x", auth=auth, timeout=5).status_code == 200
+    )
     with FakeVendors() as other:
         requests.get(other.base_url("sohar") + "/x", auth=auth, timeout=5)
         assert other.api_log("sohar")[0][2] is None
@@ -196,7 +202,9 @@ def test_insecure_base_url_refused_before_io(url: str) -> None:
         auth_sessions.CobeeAuth("id", "secret", base_url=url)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9", "https://x.example.com"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9", "https://x.example.com"]
+)
 def test_loopback_http_and_https_allowed(url: str) -> None:
     assert auth_sessions.SoharAuth("id", "secret", base_url=url).base_url == url
 
@@ -276,10 +284,15 @@ def test_credentials_from_env(fake_vendor: FakeVendors, monkeypatch: pytest.Monk
     ("missing", "message"),
     [
         ("SOHAR_CLIENT_ID", "sohar: no client id: pass client_id= or set SOHAR_CLIENT_ID"),
-        ("SOHAR_CLIENT_SECRET", "sohar: no client secret: pass client_secret= or set SOHAR_CLIENT_SECRET"),
+        (
+            "SOHAR_CLIENT_SECRET",
+            "sohar: no client secret: pass client_secret= or set SOHAR_CLIENT_SECRET",
+        ),
     ],
 )
-def test_missing_env_var_message(monkeypatch: pytest.MonkeyPatch, missing: str, message: str) -> None:
+def test_missing_env_var_message(
+    monkeypatch: pytest.MonkeyPatch, missing: str, message: str
+) -> None:
     monkeypatch.setenv("SOHAR_CLIENT_ID", "id")
     monkeypatch.setenv("SOHAR_CLIENT_SECRET", "s3cr3t-value")
     monkeypatch.delenv(missing)
@@ -289,11 +302,16 @@ def test_missing_env_var_message(monkeypatch: pytest.MonkeyPatch, missing: str, 
 
 
 def test_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigurationError, match="unknown environment 'staging'; choose one of: production, sandbox"):
+    with pytest.raises(
+        ConfigurationError,
+        match="unknown environment 'staging'; choose one of: production, sandbox",
+    ):
         auth_sessions.for_vendor("orum", client_id="a", client_secret="b", environment="staging")
 
 
-def test_logging_names_events_without_secrets(fake_vendor: FakeVendors, caplog: pytest.LogCaptureFixture) -> None:
+def test_logging_names_events_without_secrets(
+    fake_vendor: FakeVendors, caplog: pytest.LogCaptureFixture
+) -> None:
     session = fake_vendor.session("cair")
     with caplog.at_level(logging.DEBUG):
         session.get("/warm")

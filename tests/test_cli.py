@@ -12,7 +12,9 @@ from auth_sessions.testing import FakeVendors
 
 
 def run(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
-    full_env = {k: v for k, v in os.environ.items() if not k.endswith(("_CLIENT_ID", "_CLIENT_SECRET"))}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.endswith(("_CLIENT_ID", "_CLIENT_SECRET"))
+    }
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "auth_sessions", *args],
@@ -66,7 +68,9 @@ def test_bad_credentials_exit_1_one_line(fake_vendor: FakeVendors) -> None:
 
 
 def test_debug_shows_traceback(fake_vendor: FakeVendors) -> None:
-    result = run("--debug", "token", "orum", env=_env(fake_vendor, "orum", secret="not-the-right-one"))
+    result = run(
+        "--debug", "token", "orum", env=_env(fake_vendor, "orum", secret="not-the-right-one")
+    )
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert "not-the-right-one" not in result.stderr + result.stdout
@@ -75,7 +79,10 @@ def test_debug_shows_traceback(fake_vendor: FakeVendors) -> None:
 def test_configuration_and_usage_errors_exit_2() -> None:
     missing = run("token", "cobee")
     assert missing.returncode == 2
-    assert missing.stderr.strip() == "auth-sessions: error: cobee: no client id: pass client_id= or set COBEE_CLIENT_ID"
+    assert (
+        missing.stderr.strip()
+        == "auth-sessions: error: cobee: no client id: pass client_id= or set COBEE_CLIENT_ID"
+    )
     assert run("token", "nope").returncode == 2
     assert run("frobnicate").returncode == 2
     assert run().returncode == 2

@@ -24,7 +24,10 @@ def test_iso8601(text: str, expected: float) -> None:
     assert parse_iso8601(text) == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("text", ["2025-03-24T18:38:47", "yesterday", "2025-13-24T18:38:47Z", "", "2025-03-24T18:38:47+25:00"])
+@pytest.mark.parametrize(
+    "text",
+    ["2025-03-24T18:38:47", "yesterday", "2025-13-24T18:38:47Z", "", "2025-03-24T18:38:47+25:00"],
+)
 def test_iso8601_refused(text: str) -> None:
     with pytest.raises(BadField):
         parse_iso8601(text)
@@ -36,7 +39,9 @@ def test_epoch_seconds_or_millis() -> None:
 
 
 def test_parse_seconds_format() -> None:
-    token = parse_token({"access_token": "abc", "token_type": "bearer", "expires_in": 3600}, WireFormat(), NOW)
+    token = parse_token(
+        {"access_token": "abc", "token_type": "bearer", "expires_in": 3600}, WireFormat(), NOW
+    )
     assert token.access_token.reveal() == "abc"
     assert token.token_type == "bearer"
     assert token.expires_ts == NOW + 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -19,14 +20,31 @@ def post(fake: FakeVendors, vendor: str, **kwargs):  # type: ignore[no-untyped-d
 
 def test_token_endpoints_validate_exactly(fake_vendor: FakeVendors) -> None:
     cid, secret = fake_vendor.credentials("cobee")
-    assert post(fake_vendor, "cobee", json={"clientId": cid, "clientSecret": secret}).status_code == 200
+    assert (
+        post(fake_vendor, "cobee", json={"clientId": cid, "clientSecret": secret}).status_code
+        == 200
+    )
     missing = post(fake_vendor, "cobee", json={"clientId": cid})
     assert missing.status_code == 400 and missing.json()["code"] == "validation_error"
-    assert post(fake_vendor, "cobee", json={"clientId": cid, "clientSecret": secret, "x": 1}).status_code == 400
-    assert post(fake_vendor, "cobee", data={"clientId": cid, "clientSecret": secret}).status_code == 400
-    assert post(
-        fake_vendor, "cobee", json={"clientId": cid, "clientSecret": secret}, headers={"Authorization": "Bearer x"}
-    ).status_code == 400
+    assert (
+        post(
+            fake_vendor, "cobee", json={"clientId": cid, "clientSecret": secret, "x": 1}
+        ).status_code
+        == 400
+    )
+    assert (
+        post(fake_vendor, "cobee", data={"clientId": cid, "clientSecret": secret}).status_code
+        == 400
+    )
+    assert (
+        post(
+            fake_vendor,
+            "cobee",
+            json={"clientId": cid, "clientSecret": secret},
+            headers={"Authorization": "Bearer x"},
+        ).status_code
+        == 400
+    )
     assert requests.get(fake_vendor.token_url("cobee"), timeout=5).status_code == 405
     mid, msecret = fake_vendor.credentials("manis")
     headers = {"x-merchant-id": mid, "x-secret": msecret}
@@ -35,18 +53,31 @@ def test_token_endpoints_validate_exactly(fake_vendor: FakeVendors) -> None:
     problem = post(fake_vendor, "manis", headers={"x-merchant-id": mid})
     assert problem.status_code == 400 and problem.json()["title"] == "Bad Request"
     orum = post(fake_vendor, "orum", json={"client_secret": "x"})
-    assert orum.json() == {"error_code": "missing_client_id", "message": "client_id is required", "details": None}
+    assert orum.json() == {
+        "error_code": "missing_client_id",
+        "message": "client_id is required",
+        "details": None,
+    }
     assert fake_vendor.counts("cobee").token_rejected == 4
 
 
 def test_api_needs_live_bearer(fake_vendor: FakeVendors) -> None:
     url = fake_vendor.base_url("sohar") + "/x"
     assert requests.get(url, timeout=5).status_code == 401
-    assert requests.get(url, headers={"Authorization": "Bearer made-up"}, timeout=5).status_code == 401
+    assert (
+        requests.get(url, headers={"Authorization": "Bearer made-up"}, timeout=5).status_code == 401
+    )
     assert fake_vendor.counts("sohar").unauthorized == 2
 
 
-@pytest.mark.parametrize(("kind", "error"), [("empty", TokenResponseError), ("not_object", TokenResponseError), ("drop_mid", TokenEndpointError)])
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("empty", TokenResponseError),
+        ("not_object", TokenResponseError),
+        ("drop_mid", TokenEndpointError),
+    ],
+)
 def test_remaining_faults(fake_vendor: FakeVendors, kind: str, error: type) -> None:
     from auth_sessions import RetryPolicy
 
@@ -76,11 +107,11 @@ def test_stop_leaves_no_threads() -> None:
     for _ in range(3):
         session.get("/x")  # keep-alive connection left open on purpose
     fake.inject_token_fault("sohar", "delay", delay=30)
+
     def wait_for_token() -> None:
-        try:
+        # the server goes away mid-request, as intended
+        with contextlib.suppress(requests.RequestException):
             requests.post(fake.token_url("sohar"), timeout=60)
-        except requests.RequestException:
-            pass  # the server went away mid-request, as intended
 
     waiter = threading.Thread(target=wait_for_token)
     waiter.start()

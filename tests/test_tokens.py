@@ -13,7 +13,14 @@ from auth_sessions import Secret, Token
 
 def test_secret_never_formats_itself() -> None:
     secret = Secret("hunter2-very-secret")
-    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % secret, str([secret])):
+    for text in (
+        repr(secret),
+        str(secret),
+        f"{secret}",
+        f"{secret!r}",
+        "%s" % (secret,),  # noqa: UP031 - the old formatting path too
+        str([secret]),
+    ):
         assert "hunter2" not in text
     assert secret.reveal() == "hunter2-very-secret"
     assert secret == Secret("hunter2-very-secret") and secret != Secret("other")
@@ -39,7 +46,9 @@ def test_usable_with_leeway() -> None:
 
 
 def test_refresh_usable_and_store_lifetime() -> None:
-    token = Token.create("at", expires_ts=1000.0, issued_ts=900.0, refresh_token="rt", refresh_expires_ts=5000.0)
+    token = Token.create(
+        "at", expires_ts=1000.0, issued_ts=900.0, refresh_token="rt", refresh_expires_ts=5000.0
+    )
     assert token.refresh_usable(4999.0) and not token.refresh_usable(5000.0)
     assert token.keep_until == 5000.0
     assert not Token.create("at", expires_ts=1000.0, issued_ts=900.0).refresh_usable(0)

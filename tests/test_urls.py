@@ -34,11 +34,15 @@ def test_origin_normalises() -> None:
     assert origin_prefix("http://[::1]:81/") == "http://[::1]:81/"
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]", "a.localhost"])
+@pytest.mark.parametrize(
+    "host", ["localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]", "a.localhost"]
+)
 def test_loopback(host: str) -> None:
     assert is_loopback(host)
 
 
-@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com", "::2"])
+@pytest.mark.parametrize(
+    "host", ["example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com", "::2"]
+)
 def test_not_loopback(host: str) -> None:
     assert not is_loopback(host)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ContextManager, Optional
+from typing import ContextManager, Optional, Protocol, runtime_checkable
 
 from ..tokens import Token
-
-try:  # pragma: no cover - typing.Protocol exists on 3.8+, kept explicit for readers
-    from typing import Protocol, runtime_checkable
-except ImportError:  # pragma: no cover
-    from typing_extensions import Protocol, runtime_checkable  # type: ignore[assignment]
 
 __all__ = ["TokenStore"]
 
@@ -41,7 +36,9 @@ class TokenStore(Protocol):
         """
         ...
 
-    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> ContextManager[bool]:
+    def lock(
+        self, key: str, *, blocking: bool = True, timeout: float = 60.0
+    ) -> ContextManager[bool]:
         """The single-flight section for ``key``.
 
         Used as ``with store.lock(key, blocking=False) as acquired:``; yields whether the

@@ -72,7 +72,9 @@ def _json_object(req: Incoming, error: Callable[[int, str], Json]) -> Json:
     return data
 
 
-def _exact_keys(data: Json, id_key: str, secret_key: str, error: Callable[[int, str], Json]) -> Tuple[str, str]:
+def _exact_keys(
+    data: Json, id_key: str, secret_key: str, error: Callable[[int, str], Json]
+) -> Tuple[str, str]:
     for key in (id_key, secret_key):
         if key not in data:
             raise Reject(400, error(400, f"body: must have required property '{key}'"))
@@ -84,7 +86,9 @@ def _exact_keys(data: Json, id_key: str, secret_key: str, error: Callable[[int, 
     return data[id_key], data[secret_key]
 
 
-def _json_credentials(id_key: str, secret_key: str, error: Callable[[int, str], Json]) -> Callable[[Incoming], Tuple[str, str]]:
+def _json_credentials(
+    id_key: str, secret_key: str, error: Callable[[int, str], Json]
+) -> Callable[[Incoming], Tuple[str, str]]:
     def read(req: Incoming) -> Tuple[str, str]:
         if "authorization" in {k.lower() for k in req.headers}:
             raise Reject(400, error(400, "token endpoint takes no Authorization header"))
@@ -95,21 +99,27 @@ def _json_credentials(id_key: str, secret_key: str, error: Callable[[int, str], 
 
 # --- Sohar ---------------------------------------------------------------------------------
 
+
 def _sohar_error(status: int, message: str) -> Json:
     return {"error": "invalid_request_error"}
 
 
-def _seconds_body(token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]) -> Json:
+def _seconds_body(
+    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
+) -> Json:
     return {"access_token": token, "token_type": "Bearer", "expires_in": round(expires - now, 3)}
 
 
 # --- Cair ----------------------------------------------------------------------------------
 
+
 def _cair_error(status: int, message: str) -> Json:
     return {"message": message}
 
 
-def _cair_body(token: str, now: float, expires: float, refresh: Optional[str], rexp: Optional[float]) -> Json:
+def _cair_body(
+    token: str, now: float, expires: float, refresh: Optional[str], rexp: Optional[float]
+) -> Json:
     return {
         "accessToken": token,
         "refreshToken": refresh,
@@ -120,8 +130,14 @@ def _cair_body(token: str, now: float, expires: float, refresh: Optional[str], r
 
 # --- Orum ----------------------------------------------------------------------------------
 
+
 def _orum_error(status: int, message: str) -> Json:
-    codes = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 429: "too_many_requests"}
+    codes = {
+        400: "invalid_request",
+        401: "unauthorized",
+        403: "forbidden",
+        429: "too_many_requests",
+    }
     return {"error_code": codes.get(status, "internal_error"), "message": message, "details": None}
 
 
@@ -135,11 +151,15 @@ def _orum_credentials(req: Incoming) -> Tuple[str, str]:
     data = _json_object(req, _orum_error)
     for key in ("client_id", "client_secret"):
         if key not in data:
-            raise Reject(400, {"error_code": f"missing_{key}", "message": f"{key} is required", "details": None})
+            raise Reject(
+                400,
+                {"error_code": f"missing_{key}", "message": f"{key} is required", "details": None},
+            )
     return _exact_keys(data, "client_id", "client_secret", _orum_error)
 
 
 # --- Cobee ---------------------------------------------------------------------------------
+
 
 def _cobee_error(status: int, message: str) -> Json:
     if status == 400:
@@ -149,11 +169,14 @@ def _cobee_error(status: int, message: str) -> Json:
     return {"message": "Unauthorized" if status == 401 else message}
 
 
-def _cobee_body(token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]) -> Json:
+def _cobee_body(
+    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
+) -> Json:
     return {"accessToken": token, "tokenType": "Bearer", "expiresIn": round(expires - now, 3)}
 
 
 # --- Manis ---------------------------------------------------------------------------------
+
 
 def _manis_error(status: int, message: str) -> Json:
     stamp = iso_ms(0.0)
@@ -183,11 +206,14 @@ def _manis_credentials(req: Incoming) -> Tuple[str, str]:
     return lower["x-merchant-id"], lower["x-secret"]
 
 
-def _manis_body(token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]) -> Json:
+def _manis_body(
+    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
+) -> Json:
     return {"token": token, "tokenType": "Bearer", "expiresAt": int(expires * 1000)}
 
 
 # --- Generic RFC 6749 ----------------------------------------------------------------------
+
 
 def _oauth2_error(status: int, message: str) -> Json:
     code = "invalid_client" if status == 401 else "invalid_request"
@@ -198,7 +224,9 @@ def _oauth2_credentials(req: Incoming) -> Tuple[str, str]:
     if req.method != "POST":
         raise Reject(405, _oauth2_error(405, "method not allowed"))
     if req.content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-        raise Reject(400, _oauth2_error(400, "content type must be application/x-www-form-urlencoded"))
+        raise Reject(
+            400, _oauth2_error(400, "content type must be application/x-www-form-urlencoded")
+        )
     form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
     if form.get("grant_type") != ["client_credentials"]:
         raise Reject(400, {"error": "unsupported_grant_type"})
@@ -224,23 +252,44 @@ SPECS: Dict[str, VendorSpec] = {
     spec.name: spec
     for spec in (
         VendorSpec(
-            "sohar", "/sohar", "/oauth/token",
-            _json_credentials("client_id", "client_secret", _sohar_error), _seconds_body, _sohar_error,
+            "sohar",
+            "/sohar",
+            "/oauth/token",
+            _json_credentials("client_id", "client_secret", _sohar_error),
+            _seconds_body,
+            _sohar_error,
         ),
         VendorSpec(
-            "cair", "/cair", "/api/token",
-            _json_credentials("clientId", "clientSecret", _cair_error), _cair_body, _cair_error,
+            "cair",
+            "/cair",
+            "/api/token",
+            _json_credentials("clientId", "clientSecret", _cair_error),
+            _cair_body,
+            _cair_error,
             refresh_path="/api/refresh",
         ),
         VendorSpec(
-            "orum", "/orum", "/oauth/token", _orum_credentials, _seconds_body, _orum_error,
+            "orum",
+            "/orum",
+            "/oauth/token",
+            _orum_credentials,
+            _seconds_body,
+            _orum_error,
             api_headers={"Orum-Version": "v2022-09-21"},
         ),
         VendorSpec(
-            "cobee", "/cobee/api/v3", "/oauth/token",
-            _json_credentials("clientId", "clientSecret", _cobee_error), _cobee_body, _cobee_error,
+            "cobee",
+            "/cobee/api/v3",
+            "/oauth/token",
+            _json_credentials("clientId", "clientSecret", _cobee_error),
+            _cobee_body,
+            _cobee_error,
         ),
-        VendorSpec("manis", "/manis", "/api/v1/auth/token", _manis_credentials, _manis_body, _manis_error),
-        VendorSpec("oauth2", "/oauth2", "/token", _oauth2_credentials, _seconds_body, _oauth2_error),
+        VendorSpec(
+            "manis", "/manis", "/api/v1/auth/token", _manis_credentials, _manis_body, _manis_error
+        ),
+        VendorSpec(
+            "oauth2", "/oauth2", "/token", _oauth2_credentials, _seconds_body, _oauth2_error
+        ),
     )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -168,7 +169,9 @@ class FakeVendors:
     def url(self) -> str:
         """``http://127.0.0.1:PORT``."""
         if self._server is None:
-            raise RuntimeError("FakeVendors is not running: call start() or use it as a context manager")
+            raise RuntimeError(
+                "FakeVendors is not running: call start() or use it as a context manager"
+            )
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def base_url(self, vendor: str) -> str:
@@ -213,7 +216,9 @@ class FakeVendors:
 
     # ------------------------------------------------------------------ controls
 
-    def set_lifetime(self, vendor: str, seconds: float, refresh_seconds: Optional[float] = None) -> None:
+    def set_lifetime(
+        self, vendor: str, seconds: float, refresh_seconds: Optional[float] = None
+    ) -> None:
         """Lifetime of tokens issued from now on (and of Cair refresh tokens)."""
         with self._lock:
             state = self._vendor(vendor)
@@ -237,8 +242,10 @@ class FakeVendors:
         with self._lock:
             self._vendor(vendor).refresh.clear()
 
-    def fail_api_calls(self, vendor: str, count: int = 1, *, status: int = 401, retry_after: Optional[str] = None) -> None:
-        """Answer the next ``count`` API calls to ``vendor`` with ``status``, whatever their token."""
+    def fail_api_calls(
+        self, vendor: str, count: int = 1, *, status: int = 401, retry_after: Optional[str] = None
+    ) -> None:
+        """Answer the next ``count`` API calls to ``vendor`` with ``status``, token or not."""
         with self._lock:
             self._vendor(vendor).api_failures.extend([(status, retry_after)] * count)
 
@@ -296,7 +303,9 @@ class FakeVendors:
         try:
             return self._vendors[name.lower()]
         except KeyError:
-            raise ValueError(f"unknown fake vendor {name!r}; one of {', '.join(self._vendors)}") from None
+            raise ValueError(
+                f"unknown fake vendor {name!r}; one of {', '.join(self._vendors)}"
+            ) from None
 
     def _select(self, vendor: Optional[str]) -> List[_Vendor]:
         return [self._vendor(vendor)] if vendor else list(self._vendors.values())
@@ -326,7 +335,9 @@ class FakeVendors:
             body["expiresAt"] = int(expires)
         return body
 
-    def handle_token(self, state: _Vendor, sub: str, req: Incoming) -> Tuple[int, Dict[str, str], Any]:
+    def handle_token(
+        self, state: _Vendor, sub: str, req: Incoming
+    ) -> Tuple[int, Dict[str, str], Any]:
         """Answer a token or refresh request: (status, headers, JSON body or a _Fault)."""
         spec = state.spec
         refreshing = spec.refresh_path is not None and sub == spec.refresh_path
@@ -365,7 +376,11 @@ class FakeVendors:
     def _check_refresh(self, state: _Vendor, req: Incoming, now: float) -> None:
         spec = state.spec
         data = json.loads(req.body.decode("utf-8") or "null") if req.body else None
-        if not isinstance(data, dict) or set(data) != {"refreshToken"} or not isinstance(data["refreshToken"], str):
+        if (
+            not isinstance(data, dict)
+            or set(data) != {"refreshToken"}
+            or not isinstance(data["refreshToken"], str)
+        ):
             raise Reject(400, spec.error_body(400, "body must be {refreshToken}"))
         known = state.refresh.get(data["refreshToken"])
         if known is None:
@@ -378,7 +393,9 @@ class FakeVendors:
             raise Reject(401, spec.error_body(401, "Refresh token expired"))
         state.refresh[data["refreshToken"]] = (expires, True)
 
-    def handle_api(self, state: _Vendor, req: Incoming, path: str) -> Tuple[int, Dict[str, str], Any]:
+    def handle_api(
+        self, state: _Vendor, req: Incoming, path: str
+    ) -> Tuple[int, Dict[str, str], Any]:
         """Answer a protected API call."""
         lower = {k.lower(): v for k, v in req.headers.items()}
         header = lower.get("authorization")
@@ -404,7 +421,11 @@ class FakeVendors:
                 return 401, {}, state.spec.error_body(401, "Unauthorized")
             for name, value in state.spec.api_headers.items():
                 if lower.get(name.lower()) != value:
-                    return 400, {}, state.spec.error_body(400, f"header {name}: {value} is required")
+                    return (
+                        400,
+                        {},
+                        state.spec.error_body(400, f"header {name}: {value} is required"),
+                    )
         echo = {
             "vendor": state.spec.name,
             "method": req.method,
@@ -442,10 +463,8 @@ class _Server(ThreadingHTTPServer):
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -454,12 +473,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: List[bytes] = []
             while True:
                 size = int(self.rfile.readline().strip().split(b";")[0] or b"0", 16)
                 if size == 0:
@@ -487,7 +506,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         spec = state.spec
         if sub == "/redirect":
-            target = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("to", "/")
+            target = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get(
+                "to", "/"
+            )
             self._send(302, {"Location": unquote(target)}, {"message": "moved"})
             return
         if sub in (spec.token_path, spec.refresh_path):
@@ -504,8 +525,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
-    def _send(self, status: int, headers: Dict[str, str], payload: Any, raw: Optional[bytes] = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        headers: Dict[str, str],
+        payload: Any,
+        raw: Optional[bytes] = None,
+        content_type: str = "application/json",
+    ) -> None:
         data = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -529,7 +556,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "body":
             self._send(200, {}, fault.body)
         elif kind == "missing_field":
-            good = self.server.fake._issue(state, self.server.fake.clock(), state.spec.refresh_path is not None)
+            good = self.server.fake._issue(
+                state, self.server.fake.clock(), state.spec.refresh_path is not None
+            )
             good.pop(next(iter(good)))
             self._send(200, {}, good)
         elif kind == "huge":

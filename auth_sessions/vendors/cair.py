@@ -9,7 +9,7 @@ __all__ = ["CairAuth"]
 
 
 class CairAuth(TokenAuth):
-    """Cair: ``POST /api/token`` ``{clientId, clientSecret}``; ``POST /api/refresh`` ``{refreshToken}``.
+    """Cair: ``POST /api/token`` ``{clientId, clientSecret}``, ``POST /api/refresh``.
 
     Each refresh answers a new refresh token (rotation); the latest one is stored with the
     access token, and a refused or expired refresh falls back to ``/api/token``.

@@ -9,7 +9,10 @@ __all__ = ["CobeeAuth"]
 
 
 class CobeeAuth(TokenAuth):
-    """Cobee: ``POST {base}/oauth/token`` ``{clientId, clientSecret}``; errors ``{code, message}``."""
+    """Cobee: ``POST {base}/oauth/token`` ``{clientId, clientSecret}``; errors ``{code, message}``.
+
+    Its 429 answers carry ``{error, error_description}`` and ``Retry-After``, which is honoured.
+    """
 
     vendor = "cobee"
     environments = {

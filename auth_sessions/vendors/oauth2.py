@@ -59,7 +59,8 @@ class OAuth2Auth(TokenAuth):
             raise ConfigurationError("oauth2: token_url= is required", vendor="oauth2")
         if client_auth not in ("body", "basic"):
             raise ConfigurationError(
-                f"oauth2: client_auth must be 'body' or 'basic', not {client_auth!r}", vendor="oauth2"
+                f"oauth2: client_auth must be 'body' or 'basic', not {client_auth!r}",
+                vendor="oauth2",
             )
         self._token_url = token_url
         self.scope = scope
@@ -76,7 +77,10 @@ class OAuth2Auth(TokenAuth):
 
     def token_request(self) -> TokenRequest:
         client = BackendApplicationClient(client_id=self.client_id, scope=self.scope)
-        headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         secret = self._secret.reveal()
         if self.client_auth == "basic":
             body = client.prepare_request_body(scope=self.scope)

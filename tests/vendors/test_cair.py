@@ -73,10 +73,17 @@ def test_401_tries_refresh_first(fake_vendor) -> None:  # type: ignore[no-untype
 
 
 def test_no_sandbox_host() -> None:
-    with pytest.raises(ConfigurationError, match="no sandbox base URL is published for cair; pass base_url= or set CAIR_BASE_URL"):
+    with pytest.raises(
+        ConfigurationError,
+        match="no sandbox base URL is published for cair; pass base_url= or set CAIR_BASE_URL",
+    ):
         auth_sessions.for_vendor("cair", client_id="a", client_secret="b", environment="sandbox")
     session = auth_sessions.for_vendor(
-        "cair", client_id="a", client_secret="b", environment="sandbox", base_url="https://sandbox.example.com"
+        "cair",
+        client_id="a",
+        client_secret="b",
+        environment="sandbox",
+        base_url="https://sandbox.example.com",
     )
     assert session.base_url == "https://sandbox.example.com"
 
@@ -85,7 +92,12 @@ def test_no_sandbox_host() -> None:
     "expires", ["2030-01-01T00:00:00Z", "2030-01-01T00:00:00.123Z", "2030-01-01T02:00:00+02:00"]
 )
 def test_iso_expiry_variants(fake_vendor, expires: str) -> None:  # type: ignore[no-untyped-def]
-    body = {"accessToken": "cair-at-x", "refreshToken": "cair-rt-y", "expiresAt": expires, "refreshTokenExpiresAt": expires}
+    body = {
+        "accessToken": "cair-at-x",
+        "refreshToken": "cair-rt-y",
+        "expiresAt": expires,
+        "refreshTokenExpiresAt": expires,
+    }
     fake_vendor.inject_token_fault("cair", "body", body=body)
     token = fake_vendor.auth("cair").get_token()
     assert token.expires_at.isoformat().startswith("2030-01-01T00:00:00")

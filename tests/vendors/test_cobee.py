@@ -27,4 +27,6 @@ def test_429_error_text(fake_vendor) -> None:  # type: ignore[no-untyped-def]
 
     fake_vendor.inject_token_fault("cobee", "status", status=429, retry_after="0", count=5)
     with pytest.raises(TokenEndpointError, match="429: rate_limited: injected fault"):
-        fake_vendor.session("cobee", retry=RetryPolicy(total=1, backoff_factor=0, max_retry_after=0)).get("/x")
+        fake_vendor.session(
+            "cobee", retry=RetryPolicy(total=1, backoff_factor=0, max_retry_after=0)
+        ).get("/x")

@@ -44,7 +44,9 @@ def test_wrong_secret_names_vendor_text(fake_vendor: FakeVendors, vendor: str) -
     with pytest.raises(InvalidCredentials) as info:
         session.get("/resource")
     message = str(info.value)
-    assert message.startswith(f"{vendor}: token endpoint {fake_vendor.token_url(vendor)} answered 401")
+    assert message.startswith(
+        f"{vendor}: token endpoint {fake_vendor.token_url(vendor)} answered 401"
+    )
     assert ERROR_TEXT[vendor] in message
     assert "definitely-wrong-secret" not in message
     assert fake_vendor.counts(vendor).token_requests == 1
@@ -82,7 +84,9 @@ def test_non_json_success_is_token_response_error(fake_vendor: FakeVendors, vend
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_no_secret_in_any_log_record(fake_vendor: FakeVendors, vendor: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_any_log_record(
+    fake_vendor: FakeVendors, vendor: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):  # every logger, dependencies included
         session = fake_vendor.session(vendor)
         session.get("/a")

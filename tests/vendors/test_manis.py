@@ -19,7 +19,10 @@ def test_epoch_expiry_units(fake_vendor, unit: str) -> None:  # type: ignore[no-
 
 def test_base_url_required(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MANIS_BASE_URL", raising=False)
-    with pytest.raises(ConfigurationError, match="no production base URL is published for manis; pass base_url= or set MANIS_BASE_URL"):
+    with pytest.raises(
+        ConfigurationError,
+        match="no production base URL is published for manis; pass base_url= or set MANIS_BASE_URL",
+    ):
         auth_sessions.for_vendor("manis", client_id="merchant", client_secret="s")
 
 

@@ -29,16 +29,28 @@ def test_options_checked() -> None:
     with pytest.raises(ConfigurationError, match="token_url= is required"):
         auth_sessions.for_vendor("oauth2", client_id="a", client_secret="b")
     with pytest.raises(ConfigurationError, match="client_auth must be"):
-        auth_sessions.for_vendor("oauth2", client_id="a", client_secret="b", token_url="https://x.example.com/t", client_auth="jwt")
+        auth_sessions.for_vendor(
+            "oauth2",
+            client_id="a",
+            client_secret="b",
+            token_url="https://x.example.com/t",
+            client_auth="jwt",
+        )
     with pytest.raises(ConfigurationError, match="plain http"):
-        auth_sessions.for_vendor("oauth2", client_id="a", client_secret="b", token_url="http://x.example.com/t")
+        auth_sessions.for_vendor(
+            "oauth2", client_id="a", client_secret="b", token_url="http://x.example.com/t"
+        )
 
 
 def test_default_base_is_token_origin() -> None:
-    session = auth_sessions.for_vendor("oauth2", client_id="a", client_secret="b", token_url="https://idp.example.com/oauth/token")
+    session = auth_sessions.for_vendor(
+        "oauth2", client_id="a", client_secret="b", token_url="https://idp.example.com/oauth/token"
+    )
     assert session.base_url == "https://idp.example.com"
 
 
 def test_missing_expires_in_assumes_an_hour(fake_vendor) -> None:  # type: ignore[no-untyped-def]
-    fake_vendor.inject_token_fault("oauth2", "body", body={"access_token": "oauth2-at-1", "token_type": "Bearer"})
+    fake_vendor.inject_token_fault(
+        "oauth2", "body", body={"access_token": "oauth2-at-1", "token_type": "Bearer"}
+    )
     assert fake_vendor.auth("oauth2").get_token().lifetime == pytest.approx(3600, abs=1)

@@ -12,7 +12,10 @@ def test_orum_version_on_every_call(fake_vendor) -> None:  # type: ignore[no-unt
     assert session.headers["Orum-Version"] == ORUM_VERSION == "v2022-09-21"
     assert session.get("/deliver/transfers").status_code == 200  # the fake requires it
     # without the factory, too
-    assert requests.get(fake_vendor.base_url("orum") + "/x", auth=session.auth, timeout=5).status_code == 200
+    assert (
+        requests.get(fake_vendor.base_url("orum") + "/x", auth=session.auth, timeout=5).status_code
+        == 200
+    )
 
 
 def test_orum_version_overridable(fake_vendor) -> None:  # type: ignore[no-untyped-def]

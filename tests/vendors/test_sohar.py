@@ -7,5 +7,7 @@ import auth_sessions
 
 def test_sandbox_same_host() -> None:
     prod = auth_sessions.for_vendor("sohar", client_id="a", client_secret="b")
-    sandbox = auth_sessions.for_vendor("sohar", client_id="a", client_secret="b", environment="sandbox")
+    sandbox = auth_sessions.for_vendor(
+        "sohar", client_id="a", client_secret="b", environment="sandbox"
+    )
     assert prod.base_url == sandbox.base_url == "https://api.soharhealth.com"
