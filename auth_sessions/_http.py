@@ -195,7 +195,7 @@ def call_token_endpoint(
                     url=url,
                     status_code=status,
                 ) from None
-            except requests.RequestException as exc:
+            except (requests.RequestException, _Truncated) as exc:
                 raise TokenEndpointError(
                     f"{where} answered {status}; reading the body failed ({type(exc).__name__})",
                     vendor=vendor,
@@ -224,6 +224,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Truncated(Exception):
+    """The connection closed before Content-Length bytes arrived (urllib3 1.26 does not check)."""
+
+
 def _read_capped(response: requests.Response) -> bytes:
     chunks = []
     size = 0
@@ -232,4 +236,7 @@ def _read_capped(response: requests.Response) -> bytes:
         if size > MAX_TOKEN_RESPONSE_BYTES:
             raise _TooLarge
         chunks.append(chunk)
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and size < int(declared) and "Content-Encoding" not in response.headers:
+        raise _Truncated
     return b"".join(chunks)

@@ -1,0 +1,1 @@
+"""Benchmarks (not collected by the test suite). Run: ``python -m benchmarks``."""
