@@ -556,9 +556,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "body":
             self._send(200, {}, fault.body)
         elif kind == "missing_field":
-            good = self.server.fake._issue(
-                state, self.server.fake.clock(), state.spec.refresh_path is not None
-            )
+            fake = self.server.fake
+            with fake._lock:
+                good = fake._issue(state, fake.clock(), state.spec.refresh_path is not None)
             good.pop(next(iter(good)))
             self._send(200, {}, good)
         elif kind == "huge":
