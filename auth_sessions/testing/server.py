@@ -438,6 +438,7 @@ class FakeVendors:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False
+    request_queue_size = 128  # a burst of 64 threads must not be reset by a short backlog
     block_on_close = True
     allow_reuse_address = True
 
