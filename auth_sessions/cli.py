@@ -138,7 +138,7 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
                 "vendor": name,
                 "environments": envs,
                 "token_endpoint": "{base}" + cls.wire.token_path
-                if name != "oauth2"
+                if cls.environments
                 else "token_url=",
                 "env_vars": [
                     f"{prefix}_{v}"

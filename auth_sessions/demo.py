@@ -14,7 +14,7 @@ DEMO_VENDORS = ("sohar", "cair", "orum", "cobee", "manis", "oauth2")
 
 def _steps(fake: FakeVendors, clock: ManualClock, vendor: str, session: VendorSession) -> List[Any]:
     """(step name, action, expected (token requests, refreshes)) for one vendor."""
-    refreshing = vendor == "cair"
+    refreshing = session.auth.wire.refresh_path is not None
 
     def forced_401() -> Tuple[int, str]:
         fake.fail_api_calls(vendor, 1)
