@@ -166,8 +166,9 @@ def call_token_endpoint(
     scrub = tuple(scrub)
     where = f"{vendor}: token endpoint {url}"
     with requests.Session() as session:
-        session.mount("https://", HTTPAdapter(max_retries=retry.build()))
-        session.mount("http://", HTTPAdapter(max_retries=retry.build()))
+        adapter = HTTPAdapter(max_retries=retry.build())
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         try:
             response = session.post(
                 url,

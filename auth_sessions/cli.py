@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__
 from .errors import AuthError, ConfigurationError
-from .sessions import for_vendor, vendor_class, vendor_names
+from .sessions import env_vars, for_vendor, vendor_class, vendor_names
 from .tokens import Token
 
 __all__ = ["main"]
@@ -92,8 +92,8 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 
 def _has_credentials(vendor: str) -> bool:
-    prefix = vendor.upper()
-    return bool(os.environ.get(f"{prefix}_CLIENT_ID") and os.environ.get(f"{prefix}_CLIENT_SECRET"))
+    var = env_vars(vendor)
+    return bool(os.environ.get(var["CLIENT_ID"]) and os.environ.get(var["CLIENT_SECRET"]))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -105,8 +105,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if not _has_credentials(name):
             if args.vendors:
                 raise ConfigurationError(
-                    f"{name}: no credentials: set {name.upper()}_CLIENT_ID and "
-                    f"{name.upper()}_CLIENT_SECRET"
+                    f"{name}: no credentials: set {env_vars(name)['CLIENT_ID']} and "
+                    f"{env_vars(name)['CLIENT_SECRET']}"
                 )
             row.update(status="skipped", detail="no credentials in the environment")
         else:
@@ -129,7 +129,6 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
     rows: List[Dict[str, Any]] = []
     for name in vendor_names():
         cls = vendor_class(name)
-        prefix = name.upper()
         envs = {env: url or "(pass base_url)" for env, url in cls.environments.items()} or {
             "production": "(pass token_url)"
         }
@@ -140,10 +139,7 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
                 "token_endpoint": "{base}" + cls.wire.token_path
                 if cls.environments
                 else "token_url=",
-                "env_vars": [
-                    f"{prefix}_{v}"
-                    for v in ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")
-                ],
+                "env_vars": list(env_vars(name).values()),
             }
         )
     if args.json:
@@ -155,7 +151,7 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
             "environment": env,
             "base URL": url,
             "token endpoint": r["token_endpoint"],
-            "env vars": f"{r['vendor'].upper()}_CLIENT_ID/_CLIENT_SECRET/_ENVIRONMENT/_BASE_URL",
+            "env vars": " ".join(r["env_vars"][:2]) + " ...",
         }
         for r in rows
         for env, url in r["environments"].items()

@@ -15,6 +15,7 @@ from .stores.base import TokenStore
 __all__ = [
     "DEFAULT_TIMEOUT",
     "VendorSession",
+    "env_vars",
     "for_vendor",
     "register_vendor",
     "vendor_class",
@@ -110,6 +111,15 @@ class VendorSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+ENV_FIELDS = ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")
+
+
+def env_vars(vendor: str) -> Dict[str, str]:
+    """The env var names read for ``vendor``: ``{"CLIENT_ID": "COBEE_CLIENT_ID", ...}``."""
+    prefix = vendor.upper()
+    return {field: f"{prefix}_{field}" for field in ENV_FIELDS}
+
+
 def _from_env(value: Optional[str], var: str) -> Optional[str]:
     if value:
         return value
@@ -149,23 +159,23 @@ def for_vendor(
     """
     auth_class = vendor_class(name)
     vendor = auth_class.vendor
-    prefix = vendor.upper()
-    client_id = _from_env(client_id, f"{prefix}_CLIENT_ID")
+    var = env_vars(vendor)
+    client_id = _from_env(client_id, var["CLIENT_ID"])
     if not client_id:
         raise ConfigurationError(
-            f"{vendor}: no client id: pass client_id= or set {prefix}_CLIENT_ID", vendor=vendor
+            f"{vendor}: no client id: pass client_id= or set {var['CLIENT_ID']}", vendor=vendor
         )
-    client_secret = _from_env(client_secret, f"{prefix}_CLIENT_SECRET")
+    client_secret = _from_env(client_secret, var["CLIENT_SECRET"])
     if not client_secret:
         raise ConfigurationError(
-            f"{vendor}: no client secret: pass client_secret= or set {prefix}_CLIENT_SECRET",
+            f"{vendor}: no client secret: pass client_secret= or set {var['CLIENT_SECRET']}",
             vendor=vendor,
         )
     auth = auth_class(
         client_id,
         client_secret,
-        environment=_from_env(environment, f"{prefix}_ENVIRONMENT"),
-        base_url=_from_env(base_url, f"{prefix}_BASE_URL"),
+        environment=_from_env(environment, var["ENVIRONMENT"]),
+        base_url=_from_env(base_url, var["BASE_URL"]),
         token_store=token_store,
         leeway=leeway,
         headers=headers,

@@ -17,8 +17,9 @@ from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
 
 from .._http import TokenRequest
 from .._parse import BadField, WireFormat, parse_token
-from .._urls import origin_prefix
+from .._urls import origin_prefix, require_secure
 from ..auth import TokenAuth
+from ..errors import ConfigurationError
 from ..tokens import Token
 
 __all__ = ["DEFAULT_EXPIRES_IN", "OAuth2Auth"]
@@ -53,8 +54,6 @@ class OAuth2Auth(TokenAuth):
         base_url: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        from ..errors import ConfigurationError
-
         if not token_url:
             raise ConfigurationError("oauth2: token_url= is required", vendor="oauth2")
         if client_auth not in ("body", "basic"):
@@ -65,7 +64,8 @@ class OAuth2Auth(TokenAuth):
         self._token_url = token_url
         self.scope = scope
         self.client_auth = client_auth
-        default_base = origin_prefix(token_url).rstrip("/") if "://" in token_url else token_url
+        require_secure(token_url, vendor="oauth2", what="token URL")
+        default_base = origin_prefix(token_url).rstrip("/")
         super().__init__(client_id, client_secret, base_url=base_url or default_base, **kwargs)
 
     @classmethod
