@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from ._http import RetryPolicy, TokenRequest
+from ._http import API_RETRIES, RetryPolicy, TokenRequest
 from ._parse import WireFormat
 from .auth import TokenAuth
 from .errors import (
@@ -29,6 +29,7 @@ from .vendors import BUILTIN, CairAuth, CobeeAuth, ManisAuth, OAuth2Auth, OrumAu
 __version__ = "0.1.0"
 
 __all__ = [
+    "API_RETRIES",
     "AuthError",
     "CairAuth",
     "CobeeAuth",

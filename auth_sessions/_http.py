@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -17,7 +17,14 @@ from urllib3.util.retry import Retry
 
 from .errors import InvalidCredentials, TokenEndpointError, TokenResponseError
 
-__all__ = ["MAX_TOKEN_RESPONSE_BYTES", "RetryPolicy", "TokenRequest", "call_token_endpoint"]
+__all__ = [
+    "API_RETRIES",
+    "IDEMPOTENT_METHODS",
+    "MAX_TOKEN_RESPONSE_BYTES",
+    "RetryPolicy",
+    "TokenRequest",
+    "call_token_endpoint",
+]
 
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 """A token response larger than this (1 MiB) is refused while it streams in."""
@@ -38,8 +45,27 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response: Any) -> Optional[float]:
         value = super().get_retry_after(response)
         if value is None:
+            value = _retry_in(response.headers.get("X-Retry-In"))
+        if value is None:
             return None
         return float(min(max(value, 0.0), self.retry_after_cap))
+
+
+def _retry_in(header: Optional[str]) -> Optional[float]:
+    """Orum's ``X-Retry-In``: seconds, or a number with an ``ms``/``s`` suffix."""
+    if not header:
+        return None
+    text = header.strip().lower()
+    scale = 1.0
+    if text.endswith("ms"):
+        text, scale = text[:-2], 0.001
+    elif text.endswith("s"):
+        text = text[:-1]
+    try:
+        value = float(text) * scale
+    except ValueError:
+        return None
+    return value if value == value and value >= 0 else None  # not NaN, not negative
 
 
 @dataclass(frozen=True)
@@ -49,36 +75,58 @@ class RetryPolicy:
     The default makes at most 4 retries; waits back off 0, 1, 2, 4 s, or follow the
     server's ``Retry-After`` capped at 3.5 s, so about 15 s of waiting in all.
 
+    The same type configures API-call retries on a :class:`~auth_sessions.VendorSession`
+    (``for_vendor(..., retries=...)``); see :data:`API_RETRIES`.
+
     Args:
         total: retries after the first attempt (0 disables retrying).
         backoff_factor: urllib3's backoff factor.
-        max_retry_after: the longest ``Retry-After`` honoured, in seconds.
+        max_retry_after: the longest ``Retry-After`` (or Orum's ``X-Retry-In``) honoured, in s.
         status_forcelist: the statuses that are retried.
+        methods: the HTTP methods that may be retried.
+        network: also retry connection errors and read timeouts.
     """
 
     total: int = 4
     backoff_factor: float = 0.5
     max_retry_after: float = 3.5
     status_forcelist: Tuple[int, ...] = (429, 500, 502, 503, 504)
+    methods: FrozenSet[str] = frozenset({"POST"})
+    network: bool = True
 
     def build(self) -> Retry:
         """The urllib3 ``Retry`` this policy describes."""
         retry = _CappedRetry(
             total=self.total,
-            connect=self.total,
-            read=self.total,
+            connect=self.total if self.network else 0,
+            read=self.total if self.network else 0,
             status=self.total,
             other=0,
             redirect=0,
             backoff_factor=self.backoff_factor,
             status_forcelist=self.status_forcelist,
-            allowed_methods=frozenset({"POST"}),
+            allowed_methods=frozenset(m.upper() for m in self.methods),
             raise_on_status=False,
             raise_on_redirect=False,
             respect_retry_after_header=True,
         )
         retry.retry_after_cap = self.max_retry_after
         return retry
+
+
+IDEMPOTENT_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+API_RETRIES = RetryPolicy(
+    total=3,
+    backoff_factor=0.5,
+    max_retry_after=5.0,
+    status_forcelist=(429, 503),
+    methods=IDEMPOTENT_METHODS,
+    network=False,
+)
+"""Default API-call retries of a VendorSession: 429 and 503 answers to idempotent methods, at
+most 3 retries, each wait the server's ``Retry-After`` capped at 5 s (else 0, 1, 2 s).
+POST and PATCH are never retried unless a policy names them."""
 
 
 @dataclass(frozen=True)

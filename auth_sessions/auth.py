@@ -333,15 +333,7 @@ class TokenAuth(requests.auth.AuthBase):
         data = call_token_endpoint(
             request, vendor=self.vendor, timeout=self._timeout, retry=self._retry, scrub=scrub
         )
-        now = self._clock()
-        try:
-            token = self.parse_token(data, now)
-        except BadField as exc:
-            raise TokenResponseError(
-                f"{self.vendor}: token endpoint {request.url} answered 2xx but {exc}",
-                vendor=self.vendor,
-                url=request.url,
-            ) from None
+        token = self.token_from_response(data, request.url)
         logger.info(
             "%s: token %s for client %s from %s, expires %s",
             self.vendor,
@@ -351,6 +343,18 @@ class TokenAuth(requests.auth.AuthBase):
             token.expires_at.isoformat(),
         )
         return token
+
+    def token_from_response(self, data: Any, url: str) -> Token:
+        """A token from a decoded 2xx response body, or :class:`TokenResponseError` — never
+        anything else, whatever JSON value ``data`` is."""
+        try:
+            return self.parse_token(data, self._clock())
+        except BadField as exc:
+            raise TokenResponseError(
+                f"{self.vendor}: token endpoint {url} answered 2xx but {exc}",
+                vendor=self.vendor,
+                url=url,
+            ) from None
 
     def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
         """Response hook: on 401, re-auth once and replay the request (digest-auth style)."""

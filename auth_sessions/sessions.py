@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 
 import requests
+from requests.adapters import HTTPAdapter
 
+from ._http import API_RETRIES, RetryPolicy
 from ._urls import join_url
 from .auth import TokenAuth
 from .errors import ConfigurationError
@@ -23,6 +26,7 @@ __all__ = [
 ]
 
 Timeout = Union[float, Tuple[float, float]]
+Retries = Union[RetryPolicy, int, None]
 
 DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 30.0)
 """(connect, read) seconds for API calls made without a timeout of their own."""
@@ -86,13 +90,24 @@ class VendorSession(requests.Session):
 
     auth: TokenAuth
 
-    def __init__(self, auth: TokenAuth, *, timeout: Optional[Timeout] = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        auth: TokenAuth,
+        *,
+        timeout: Optional[Timeout] = DEFAULT_TIMEOUT,
+        retries: Retries = API_RETRIES,
+    ) -> None:
         super().__init__()
         self.auth = auth
         self.vendor = auth.vendor
         self.base_url = auth.base_url
         self.timeout = timeout
+        self.retries = _retry_policy(retries)
         self.headers.update(auth.headers)
+        if self.retries is not None:
+            adapter = HTTPAdapter(max_retries=self.retries.build())
+            self.mount("https://", adapter)
+            self.mount("http://", adapter)
 
     def __repr__(self) -> str:
         return f"VendorSession(vendor={self.vendor!r}, base_url={self.base_url!r})"
@@ -120,6 +135,16 @@ def env_vars(vendor: str) -> Dict[str, str]:
     return {field: f"{prefix}_{field}" for field in ENV_FIELDS}
 
 
+def _retry_policy(retries: Retries) -> Optional[RetryPolicy]:
+    if retries is None or retries is False:
+        return None
+    if isinstance(retries, RetryPolicy):
+        return retries if retries.total > 0 else None
+    if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
+        return replace(API_RETRIES, total=retries) if retries else None
+    raise ConfigurationError(f"retries must be a RetryPolicy, a count or None, not {retries!r}")
+
+
 def _from_env(value: Optional[str], var: str) -> Optional[str]:
     if value:
         return value
@@ -137,13 +162,17 @@ def for_vendor(
     timeout: Optional[Timeout] = DEFAULT_TIMEOUT,
     leeway: Optional[float] = None,
     headers: Optional[Mapping[str, str]] = None,
+    retries: Retries = API_RETRIES,
     **options: Any,
 ) -> VendorSession:
     """A :class:`VendorSession` for ``name``, credentials from arguments or the environment.
 
     Explicit arguments win; then ``<VENDOR>_CLIENT_ID``, ``<VENDOR>_CLIENT_SECRET``,
     ``<VENDOR>_ENVIRONMENT`` and ``<VENDOR>_BASE_URL``. ``headers`` override the vendor's
-    default headers (Orum's ``Orum-Version``); other ``options`` go to the auth class
+    default headers (Orum's ``Orum-Version``). ``retries`` governs API calls answered 429 or
+    503: by default idempotent methods are retried up to 3 times honouring ``Retry-After``
+    (capped at 5 s); pass a count, a :class:`RetryPolicy` (name ``"POST"`` in ``methods`` to opt
+    POST in), or ``None`` to switch it off. Other ``options`` go to the auth class
     (``retry=``, ``clock=``, and the generic ``oauth2`` vendor's ``token_url=``, ``scope=``,
     ``client_auth=``).
 
@@ -181,4 +210,4 @@ def for_vendor(
         headers=headers,
         **options,
     )
-    return VendorSession(auth, timeout=timeout)
+    return VendorSession(auth, timeout=timeout, retries=retries)

@@ -37,6 +37,7 @@ class Incoming:
     content_type: str
     headers: Mapping[str, str]
     body: bytes
+    path: str = ""
 
 
 @dataclass(frozen=True)

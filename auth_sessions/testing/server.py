@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -74,6 +75,9 @@ class _Vendor:
     api_failures: Deque[Tuple[int, Optional[str]]] = field(default_factory=deque)
     counters: Counters = field(default_factory=Counters)
     api_log: List[Tuple[str, str, Optional[str], str]] = field(default_factory=list)
+    token_log: List[str] = field(default_factory=list)
+    fail_every: Optional[Tuple[int, int]] = None
+    seen_ids: Set[str] = field(default_factory=set)
 
 
 class FakeVendors:
@@ -91,6 +95,7 @@ class FakeVendors:
             under test to move time without sleeping).
         token_lifetime: seconds an access token lives (per vendor: :meth:`set_lifetime`).
         refresh_lifetime: seconds a Cair refresh token lives.
+        tls: (certfile, keyfile) to serve https instead of http.
 
     Example:
         >>> from auth_sessions.testing import FakeVendors
@@ -106,10 +111,12 @@ class FakeVendors:
         self,
         *,
         clock: Callable[[], float] = time.time,
+        tls: Optional[Tuple[str, str]] = None,
         token_lifetime: float = 3600.0,
         refresh_lifetime: float = 86400.0,
     ) -> None:
         self.clock = clock
+        self._tls = tls
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._vendors: Dict[str, _Vendor] = {
@@ -135,6 +142,10 @@ class FakeVendors:
             return self
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-vendors"
         )
@@ -167,12 +178,13 @@ class FakeVendors:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
+        """``http://127.0.0.1:PORT`` (``https://`` when started with ``tls=``)."""
         if self._server is None:
             raise RuntimeError(
                 "FakeVendors is not running: call start() or use it as a context manager"
             )
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def base_url(self, vendor: str) -> str:
         """The base URL to give ``vendor``'s session (Cobee's keeps ``/api/v3``)."""
@@ -249,6 +261,22 @@ class FakeVendors:
         with self._lock:
             self._vendor(vendor).api_failures.extend([(status, retry_after)] * count)
 
+    def fail_first_attempts(self, vendor: str, every: int, *, status: int = 401) -> None:
+        """Answer ``status`` to every ``every``-th distinct request, on its first attempt only.
+
+        Requests are told apart by their ``X-Request-Id`` header; a replay of a failed request
+        (same id) is served normally. ``every=0`` switches it off.
+        """
+        with self._lock:
+            state = self._vendor(vendor)
+            state.fail_every = (every, status) if every else None
+            state.seen_ids.clear()
+
+    def token_log(self, vendor: str) -> List[str]:
+        """The request path (with any query string) of each token or refresh request."""
+        with self._lock:
+            return list(self._vendor(vendor).token_log)
+
     def inject_token_fault(
         self,
         vendor: str,
@@ -262,7 +290,8 @@ class FakeVendors:
     ) -> None:
         """Make the next ``count`` token (or refresh) requests to ``vendor`` misbehave.
 
-        ``kind`` is one of :data:`FAULTS`.
+        ``kind`` is one of :data:`FAULTS`. For ``"status"``, ``body`` replaces the vendor's
+        error body.
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
@@ -343,6 +372,7 @@ class FakeVendors:
         refreshing = spec.refresh_path is not None and sub == spec.refresh_path
         with self._lock:
             counters = state.counters
+            state.token_log.append(req.path)
             if refreshing:
                 counters.refreshes += 1
             else:
@@ -351,7 +381,10 @@ class FakeVendors:
                 fault = state.faults.popleft()
                 if fault.kind == "status":
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    return fault.status, headers, spec.error_body(fault.status, "injected fault")
+                    body = fault.body
+                    if body is None:
+                        body = spec.error_body(fault.status, "injected fault")
+                    return fault.status, headers, body
                 if fault.kind != "delay":
                     return 200, {}, fault
                 delay = fault.delay
@@ -406,8 +439,15 @@ class FakeVendors:
             state.api_log.append((req.method, path, header, digest))
             if header is not None:
                 counters.authorization_seen += 1
-            if state.api_failures:
-                status, retry_after = state.api_failures.popleft()
+            forced = state.api_failures.popleft() if state.api_failures else None
+            request_id = lower.get("x-request-id")
+            first_attempt = request_id is not None and request_id not in state.seen_ids
+            if forced is None and state.fail_every and first_attempt:
+                state.seen_ids.add(str(request_id))
+                if len(state.seen_ids) % state.fail_every[0] == 0:
+                    forced = (state.fail_every[1], None)
+            if forced is not None:
+                status, retry_after = forced
                 if status == 401:
                     counters.unauthorized += 1
                 headers = {"Retry-After": retry_after} if retry_after else {}
@@ -499,6 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
             content_type=self.headers.get("Content-Type", ""),
             headers=dict(self.headers.items()),
             body=body,
+            path=self.path,
         )
         parts = urlsplit(self.path)
         state, sub = fake._route(parts.path)

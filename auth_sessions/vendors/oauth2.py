@@ -13,7 +13,7 @@ import json
 from typing import Any, Optional
 from urllib.parse import quote
 
-from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from oauthlib.oauth2 import BackendApplicationClient
 
 from .._http import TokenRequest
 from .._parse import BadField, WireFormat, parse_token
@@ -98,7 +98,7 @@ class OAuth2Auth(TokenAuth):
         client = BackendApplicationClient(client_id=self.client_id, scope=self.scope)
         try:
             parsed = dict(client.parse_request_body_response(json.dumps(data), scope=self.scope))
-        except (OAuth2Error, ValueError, TypeError, Warning) as exc:
+        except Exception as exc:  # untrusted input (OAuth2Error, Warning, ...): any failure refuses
             raise BadField(f"oauthlib refused it ({type(exc).__name__})") from None
         parsed.setdefault("expires_in", DEFAULT_EXPIRES_IN)
         return parse_token(parsed, self.wire, now)
