@@ -11,7 +11,7 @@ from requests.adapters import HTTPAdapter
 
 from ._http import API_RETRIES, RetryPolicy
 from ._urls import join_url
-from .auth import TokenAuth
+from .auth import DEFAULT_TOKEN_TIMEOUT, TokenAuth
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -163,6 +163,7 @@ def for_vendor(
     leeway: Optional[float] = None,
     headers: Optional[Mapping[str, str]] = None,
     retries: Retries = API_RETRIES,
+    token_timeout: Timeout = DEFAULT_TOKEN_TIMEOUT,
     **options: Any,
 ) -> VendorSession:
     """A :class:`VendorSession` for ``name``, credentials from arguments or the environment.
@@ -172,7 +173,9 @@ def for_vendor(
     default headers (Orum's ``Orum-Version``). ``retries`` governs API calls answered 429 or
     503: by default idempotent methods are retried up to 3 times honouring ``Retry-After``
     (capped at 5 s); pass a count, a :class:`RetryPolicy` (name ``"POST"`` in ``methods`` to opt
-    POST in), or ``None`` to switch it off. Other ``options`` go to the auth class
+    POST in), or ``None`` to switch it off. ``timeout`` is for API calls; ``token_timeout``
+    is the (connect, read) timeout of each token-endpoint attempt. Other ``options`` go to the
+    auth class
     (``retry=``, ``clock=``, and the generic ``oauth2`` vendor's ``token_url=``, ``scope=``,
     ``client_auth=``).
 
@@ -208,6 +211,7 @@ def for_vendor(
         token_store=token_store,
         leeway=leeway,
         headers=headers,
+        timeout=token_timeout,
         **options,
     )
     return VendorSession(auth, timeout=timeout, retries=retries)

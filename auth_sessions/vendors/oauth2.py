@@ -100,5 +100,15 @@ class OAuth2Auth(TokenAuth):
             parsed = dict(client.parse_request_body_response(json.dumps(data), scope=self.scope))
         except Exception as exc:  # untrusted input (OAuth2Error, Warning, ...): any failure refuses
             raise BadField(f"oauthlib refused it ({type(exc).__name__})") from None
-        parsed.setdefault("expires_in", DEFAULT_EXPIRES_IN)
+        # oauthlib drops a falsy expires_in (0 would become "no expiry"): check the raw value.
+        raw = data.get("expires_in")
+        if raw is None:
+            parsed["expires_in"] = DEFAULT_EXPIRES_IN
+        elif isinstance(raw, str):
+            try:
+                parsed["expires_in"] = float(raw)  # a numeric string, as oauthlib tolerates
+            except ValueError:
+                raise BadField("field 'expires_in' is not a number") from None
+        else:
+            parsed["expires_in"] = raw
         return parse_token(parsed, self.wire, now)
