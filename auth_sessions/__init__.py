@@ -22,7 +22,7 @@ from .errors import (
     TokenResponseError,
 )
 from .sessions import VendorSession, for_vendor, register_vendor, vendor_class, vendor_names
-from .stores import MemoryTokenStore, TokenStore, default_store
+from .stores import FileTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore, default_store
 from .tokens import Secret, Token
 from .vendors import BUILTIN, CairAuth, CobeeAuth, ManisAuth, OAuth2Auth, OrumAuth, SoharAuth
 
@@ -34,11 +34,13 @@ __all__ = [
     "CairAuth",
     "CobeeAuth",
     "ConfigurationError",
+    "FileTokenStore",
     "InvalidCredentials",
     "ManisAuth",
     "MemoryTokenStore",
     "OAuth2Auth",
     "OrumAuth",
+    "RedisTokenStore",
     "RetryPolicy",
     "Secret",
     "SoharAuth",

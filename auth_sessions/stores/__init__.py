@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import TokenStore
+from .file import FileTokenStore
 from .memory import MemoryTokenStore, default_store
+from .redis import RedisTokenStore
 
-__all__ = ["MemoryTokenStore", "TokenStore", "default_store"]
+__all__ = ["FileTokenStore", "MemoryTokenStore", "RedisTokenStore", "TokenStore", "default_store"]

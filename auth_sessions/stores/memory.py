@@ -10,6 +10,7 @@ from typing import Callable, Dict, Iterator, Optional
 from cachetools import TLRUCache
 
 from ..tokens import Token
+from ._common import after_fork
 
 __all__ = ["MemoryTokenStore", "default_store"]
 
@@ -34,6 +35,12 @@ class MemoryTokenStore:
         self._cache: TLRUCache[str, Token] = TLRUCache(maxsize, ttu=_keep_until, timer=timer)
         self._lock = threading.Lock()
         self._key_locks: Dict[str, threading.Lock] = {}
+        after_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        # Locks held by the parent's other threads would stay held forever in the child.
+        self._lock = threading.Lock()
+        self._key_locks = {}
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(entries={len(self._cache)}, maxsize={self._cache.maxsize})"

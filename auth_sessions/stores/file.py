@@ -1,0 +1,193 @@
+"""``FileTokenStore``: tokens in one 0600 file, shared by the processes of one host."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Set, Union
+
+from ..errors import ConfigurationError
+from ..tokens import Token
+from ._common import after_fork, hashed, token_from_dict, token_to_dict
+from .memory import MemoryTokenStore
+
+__all__ = ["FileTokenStore"]
+
+logger = logging.getLogger(__name__)
+
+_POLL_FIRST, _POLL_MAX = 0.002, 0.05
+
+
+class FileTokenStore:
+    """Tokens persisted in one JSON file, for short-lived processes on one host (cron jobs,
+    CLIs, worker pools without Redis).
+
+    The file is created with mode 0600, and an existing file that group or others may read is
+    refused. Writes go to a temporary file that is renamed over the old one, so a crash never
+    leaves a torn file; a corrupt file is treated as empty (one warning). Single-flight holds
+    across processes through ``flock`` on a lock file per credential set, next to the token
+    file. Thread-safe, and fork-safe: a child never inherits a lock held in the parent.
+
+    Args:
+        path: the token file; created if absent (its directory must exist).
+
+    Raises:
+        ConfigurationError: the file exists and is readable by group or others, or is not a
+            regular file.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        self.path = Path(path)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDONLY, 0o600)
+        try:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigurationError(f"FileTokenStore: {self.path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise ConfigurationError(
+                f"FileTokenStore: {self.path} is readable by group or others "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it or choose another path"
+            )
+        self._threads = MemoryTokenStore()  # in-process per-key locks (no tokens kept there)
+        self._write_lock = threading.Lock()
+        self._held: Set[int] = set()
+        self._warned_corrupt = False
+        after_fork(self)
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+    def _after_fork_in_child(self) -> None:
+        self._write_lock = threading.Lock()
+        for fd in list(self._held):  # the parent's locks: drop our copies, never unlock them
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._held = set()
+
+    # ---------------------------------------------------------------- the file
+
+    def _read(self) -> Dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        if not text.strip():
+            return {}
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            if not self._warned_corrupt:
+                self._warned_corrupt = True
+                logger.warning("token file %s is corrupt; treating it as empty", self.path)
+            return {}
+        return data
+
+    def _write(self, data: Dict[str, Any]) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def _mutate(self) -> Iterator[Dict[str, Any]]:
+        """Read, change and atomically rewrite the file under the write lock."""
+        with (
+            self._write_lock,
+            self._flock(self.path.with_name(self.path.name + ".lock"), True, 60.0) as got,
+        ):
+            if not got:
+                raise TimeoutError(f"could not lock {self.path} for writing")
+            data = self._read()
+            now = time.time()
+            for key in [k for k, v in data.items() if not _alive(v, now)]:
+                del data[key]
+            yield data
+            self._write(data)
+
+    @contextlib.contextmanager
+    def _flock(self, lock_path: Path, blocking: bool, timeout: float) -> Iterator[bool]:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        acquired = False
+        try:
+            deadline = time.monotonic() + timeout
+            pause = _POLL_FIRST
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    acquired = True
+                    break
+                except BlockingIOError:
+                    if not blocking or time.monotonic() >= deadline:
+                        break
+                    time.sleep(pause)  # another process holds it: poll, backing off
+                    pause = min(pause * 2, _POLL_MAX)
+            if acquired:
+                self._held.add(fd)
+            yield acquired
+        finally:
+            self._held.discard(fd)
+            if acquired:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ---------------------------------------------------------------- TokenStore
+
+    def get(self, key: str) -> Optional[Token]:
+        entry = self._read().get(key)
+        if entry is None or not _alive(entry, time.time()):
+            return None
+        return token_from_dict(entry)
+
+    def put(self, key: str, token: Token) -> None:
+        with self._mutate() as data:
+            data[key] = token_to_dict(token)
+
+    def invalidate(self, key: str, token: Token) -> bool:
+        with self._mutate() as data:
+            current = token_from_dict(data.get(key))
+            if current is None or current.access_token != token.access_token:
+                return False
+            del data[key]
+            return True
+
+    @contextlib.contextmanager
+    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> Iterator[bool]:
+        started = time.monotonic()
+        with self._threads.lock(key, blocking=blocking, timeout=timeout) as local:
+            if not local:
+                yield False
+                return
+            remaining = max(0.0, timeout - (time.monotonic() - started))
+            lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
+            with self._flock(lock_path, blocking, remaining) as acquired:
+                yield acquired
+
+
+def _alive(entry: Any, now: float) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    try:
+        keep = max(float(entry.get("expires_ts") or 0), float(entry.get("refresh_expires_ts") or 0))
+    except (TypeError, ValueError):
+        return False
+    return keep > now

@@ -1,0 +1,49 @@
+"""Code run in child processes by the multi-process store tests (importable for spawn)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Tuple
+
+import auth_sessions
+from auth_sessions import FileTokenStore, RedisTokenStore, TokenStore
+
+
+def make_store(spec: Tuple[str, ...]) -> TokenStore:
+    if spec[0] == "file":
+        return FileTokenStore(spec[1])
+    lock_ttl = float(spec[3]) if len(spec) > 3 else 120.0
+    return RedisTokenStore(spec[1], prefix=spec[2], lock_ttl=lock_ttl)
+
+
+def hammer(
+    spec: Tuple[str, ...], vendor: str, kwargs: Dict[str, Any], threads: int, start: Any, out: Any
+) -> None:
+    """``threads`` threads, released together after every process is ready, one request each."""
+    store = make_store(spec)
+    statuses: List[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def work() -> None:
+        session = auth_sessions.for_vendor(vendor, token_store=store, **kwargs)
+        barrier.wait()
+        status = session.get("/fleet").status_code
+        with lock:
+            statuses.append(status)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    start.wait()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out.put(statuses)
+
+
+def hold_lock(spec: Tuple[str, ...], key: str, held: Any, release: Any) -> None:
+    """Take the store's lock for ``key``, say so, and keep it until told (or killed)."""
+    store = make_store(spec)
+    with store.lock(key) as acquired:
+        held.set() if acquired else None
+        release.wait(30)

@@ -1,0 +1,143 @@
+"""FileTokenStore: permissions, atomic writes, corruption, semantics, cross-process locks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from auth_sessions import ConfigurationError, FileTokenStore, Token, TokenStore
+
+from ._workers import hold_lock
+
+
+def _token(value: str, ttl: float = 3600.0, refresh: bool = False) -> Token:
+    import time
+
+    now = time.time()
+    return Token.create(
+        value, expires_ts=now + ttl, issued_ts=now,
+        refresh_token="rt-" + value if refresh else None,
+        refresh_expires_ts=now + 86400 if refresh else None,
+    )  # fmt: skip
+
+
+def test_is_a_token_store_created_0600(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "tokens.json")
+    assert isinstance(store, TokenStore)
+    assert stat.S_IMODE(os.stat(tmp_path / "tokens.json").st_mode) == 0o600
+    store.put("k", _token("a"))
+    assert stat.S_IMODE(os.stat(tmp_path / "tokens.json").st_mode) == 0o600
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_refuses_readable_file(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text("{}")
+    path.chmod(mode)
+    with pytest.raises(ConfigurationError, match="readable by group or others"):
+        FileTokenStore(path)
+
+
+def test_put_get_invalidate_round_trip(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    old, new = _token("old", refresh=True), _token("new", refresh=True)
+    store.put("k", old)
+    got = FileTokenStore(tmp_path / "t.json").get("k")  # another instance, as another process
+    assert got == old and got.refresh_token == old.refresh_token
+    store.put("k", new)
+    assert store.invalidate("k", old) is False
+    assert store.invalidate("k", new) is True
+    assert store.get("k") is None
+
+
+def test_expired_entries_leave(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.put("gone", _token("a", ttl=-1))
+    store.put("kept", _token("b"))
+    assert store.get("gone") is None
+    assert set(json.loads((tmp_path / "t.json").read_text())) == {"kept"}
+    assert "b" not in repr(store)
+
+
+def test_corrupt_file_is_empty_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "t.json"
+    store = FileTokenStore(path)
+    path.write_text('{"k": {"access_token": "half')
+    with caplog.at_level(logging.WARNING):
+        assert store.get("k") is None
+        assert store.get("k") is None
+        store.put("k", _token("fresh"))
+    assert [r.getMessage() for r in caplog.records].count(
+        f"token file {path} is corrupt; treating it as empty"
+    ) == 1
+    fresh = store.get("k")
+    assert fresh is not None and fresh.access_token.reveal() == "fresh"
+    path.write_text('["not", "an", "object"]')
+    assert store.get("k") is None
+
+
+def test_writes_are_atomic_under_concurrency(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "t.json"
+    store = FileTokenStore(path)
+    stop = threading.Event()
+    torn: list = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            text = path.read_text()
+            try:
+                json.loads(text or "{}")
+            except ValueError:
+                torn.append(text)
+
+    def writer(n: int) -> None:
+        for i in range(50):
+            store.put(f"k{n}", _token(f"t{n}-{i}"))
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert torn == []
+    assert len(json.loads(path.read_text())) == 4  # no write lost
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_lock_holds_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.json")
+    FileTokenStore(path)
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=hold_lock, args=(("file", path), "key", held, release))
+    child.start()
+    try:
+        assert held.wait(30)
+        store = FileTokenStore(path)
+        with store.lock("key", blocking=False) as acquired:
+            assert acquired is False
+        with store.lock("other-key", blocking=False) as acquired:
+            assert acquired is True  # per credential set, not one global lock
+        with store.lock("key", timeout=0.05) as acquired:
+            assert acquired is False
+    finally:
+        release.set()
+        child.join(30)
+    with FileTokenStore(path).lock("key", timeout=5) as acquired:
+        assert acquired is True

@@ -1,0 +1,118 @@
+"""Many processes, one store: single-flight and one renewal across processes; fork safety."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+from typing import Any, List, Tuple
+
+import pytest
+
+import auth_sessions
+from auth_sessions import MemoryTokenStore
+from auth_sessions.testing import FakeVendors
+
+from ._workers import hammer, make_store
+
+PROCESSES, THREADS = 8, 8
+
+
+def _fleet(fake: FakeVendors, vendor: str, spec: Tuple[str, ...]) -> List[int]:
+    kwargs = fake.session_kwargs(vendor)
+    kwargs.pop("token_store")
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out))
+        for _ in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    statuses: List[int] = []
+    for _ in procs:
+        statuses += out.get(timeout=120)
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    return statuses
+
+
+@pytest.fixture(params=["file", "redis"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Tuple[str, ...]:
+    if request.param == "file":
+        return ("file", str(tmp_path / "tokens.json"))
+    server = request.getfixturevalue("redis_server")
+    return ("redis", server.url, prefix)
+
+
+def test_cold_store_fleet_one_token_request(
+    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+) -> None:
+    fake_vendor.inject_token_fault("cobee", "delay", delay=0.5)  # the first fetch is slow
+    statuses = _fleet(fake_vendor, "cobee", spec)
+    assert statuses == [200] * (PROCESSES * THREADS)
+    assert fake_vendor.counts("cobee").token_requests == 1
+
+
+def test_401_burst_across_processes_one_renewal(
+    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+) -> None:
+    store = make_store(spec)
+    fake_vendor.session("orum", token_store=store).get("/warm")
+    fake_vendor.revoke_tokens("orum")
+    statuses = _fleet(fake_vendor, "orum", spec)
+    assert statuses == [200] * (PROCESSES * THREADS)
+    assert fake_vendor.counts("orum").token_requests == 2  # the warm-up and one renewal
+
+
+def _child(spec: Tuple[str, ...], base: dict, key: str, store_holder: List[Any], out: Any) -> None:
+    store = store_holder[0]
+    with store.lock(key, timeout=20) as acquired:  # the parent's thread held it at fork time
+        ok = acquired
+    status = auth_sessions.for_vendor("sohar", token_store=store, **base).get("/child").status_code
+    out.put((ok, status))
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "redis"])
+def test_forked_child_works(
+    fake_vendor: FakeVendors, kind: str, tmp_path: Path, prefix: str, request: pytest.FixtureRequest
+) -> None:
+    if kind == "memory":
+        store: Any = MemoryTokenStore()
+        spec: Tuple[str, ...] = ("memory",)
+    elif kind == "file":
+        spec = ("file", str(tmp_path / "t.json"))
+        store = make_store(spec)
+    else:
+        spec = ("redis", request.getfixturevalue("redis_server").url, prefix)
+        store = make_store(spec)
+    base = fake_vendor.session_kwargs("sohar")
+    base.pop("token_store")
+    session = auth_sessions.for_vendor("sohar", token_store=store, **base)
+    session.get("/parent")  # the parent has used the store (and its connections)
+    key = session.auth.store_key
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with store.lock(key):
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(10)
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_child, args=(spec, base, key, [store], out))
+    child.start()
+    if kind != "memory":
+        # across processes the parent really holds it: the child waits, then gets it
+        release.set()
+    ok, status = out.get(timeout=60)
+    release.set()
+    thread.join()
+    child.join(30)
+    assert child.exitcode == 0
+    assert (ok, status) == (True, 200)

@@ -1,0 +1,86 @@
+"""RedisTokenStore against a real redis-server."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+
+import pytest
+
+from auth_sessions import RedisTokenStore, Token, TokenStore
+from auth_sessions.testing import FakeVendors
+
+from ._workers import hold_lock
+
+
+def _token(value: str, ttl: float = 3600.0, refresh_ttl: float = 0.0) -> Token:
+    now = time.time()
+    return Token.create(
+        value, expires_ts=now + ttl, issued_ts=now,
+        refresh_token=f"rt-{value}" if refresh_ttl else None,
+        refresh_expires_ts=now + refresh_ttl if refresh_ttl else None,
+    )  # fmt: skip
+
+
+def test_round_trip_ttl_and_key(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    store = RedisTokenStore(redis_server.url, prefix=prefix)
+    assert isinstance(store, TokenStore)
+    key = "cobee|https://x/oauth/token|client|0123abcd"
+    token = _token("secret-access-value", ttl=100, refresh_ttl=1000)
+    store.put(key, token)
+    got = RedisTokenStore(redis_server.url, prefix=prefix).get(key)
+    assert got == token and got.refresh_token == token.refresh_token  # rotated token rides along
+    names = [n.decode() for n in store.client.keys(prefix + "*")]
+    assert len(names) == 1 and "client" not in names[0] and "secret" not in names[0]
+    ttl = store.client.pttl(names[0])
+    assert 990_000 < ttl <= 1_000_000  # the refresh token's remaining life
+    assert "secret-access-value" not in repr(store)
+
+
+def test_compare_and_invalidate(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    store = RedisTokenStore(redis_server.url, prefix=prefix)
+    old, new = _token("old"), _token("new")
+    store.put("k", new)
+    assert store.invalidate("k", old) is False
+    assert store.get("k") == new
+    assert store.invalidate("k", new) is True
+    assert store.get("k") is None
+
+
+def test_lock_across_processes_and_crashed_holder(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    store = RedisTokenStore(redis_server.url, prefix=prefix, lock_ttl=1.0)
+    child = ctx.Process(
+        target=hold_lock, args=(("redis", redis_server.url, prefix, "1.0"), "key", held, release)
+    )
+    child.start()
+    assert held.wait(30)
+    with store.lock("key", blocking=False) as acquired:
+        assert acquired is False
+    child.kill()  # the holder crashes without releasing
+    child.join(30)
+    with store.lock("key", timeout=10) as acquired:
+        assert acquired is True  # the lock expired with its TTL: the fleet is not blocked
+
+
+def test_redis_killed_mid_run(own_redis, prefix: str, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    with FakeVendors() as fake:
+        store = RedisTokenStore(
+            own_redis.url, prefix=prefix, retry_interval=0.0, socket_timeout=0.5
+        )
+        session = fake.session("cair", token_store=store)
+        assert session.get("/before").status_code == 200
+        own_redis.stop()
+        with caplog.at_level(logging.WARNING, logger="auth_sessions"):
+            statuses = []
+            for _ in range(5):
+                fake.revoke_tokens("cair")  # every call needs the store: 401, renew, replay
+                statuses.append(session.get("/during").status_code)
+                statuses.append(
+                    fake.session("cair", token_store=store).get("/new-session").status_code
+                )
+        assert statuses == [200] * 10
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "Redis unreachable" in warnings[0].getMessage()
