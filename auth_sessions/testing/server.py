@@ -38,6 +38,10 @@ FAULTS = (
 )
 
 
+LOG_SIZE = 10_000
+"""The API and token logs keep the latest this many entries (long soaks stay small)."""
+
+
 @dataclass
 class Counters:
     """Server-side counts for one vendor (a snapshot; read with :meth:`FakeVendors.counts`)."""
@@ -74,8 +78,10 @@ class _Vendor:
     faults: Deque[_Fault] = field(default_factory=deque)
     api_failures: Deque[Tuple[int, Optional[str]]] = field(default_factory=deque)
     counters: Counters = field(default_factory=Counters)
-    api_log: List[Tuple[str, str, Optional[str], str]] = field(default_factory=list)
-    token_log: List[str] = field(default_factory=list)
+    api_log: Deque[Tuple[str, str, Optional[str], str]] = field(
+        default_factory=lambda: deque(maxlen=LOG_SIZE)
+    )
+    token_log: Deque[str] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
     fail_every: Optional[Tuple[int, int]] = None
     seen_ids: Set[str] = field(default_factory=set)
 
@@ -320,11 +326,18 @@ class FakeVendors:
             return found | self._issued
 
     def reset_counts(self) -> None:
-        """Zero every counter."""
+        """Zero every counter and clear the logs."""
         with self._lock:
             for state in self._vendors.values():
                 state.counters = Counters()
+        self.clear_logs()
+
+    def clear_logs(self) -> None:
+        """Forget the API and token logs (counters stay), e.g. during a long benchmark."""
+        with self._lock:
+            for state in self._vendors.values():
                 state.api_log.clear()
+                state.token_log.clear()
 
     # ------------------------------------------------------------------ request handling
 
