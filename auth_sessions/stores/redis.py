@@ -91,6 +91,10 @@ class RedisTokenStore:
 
     def _after_fork_in_child(self) -> None:
         self._state = threading.Lock()
+        # Never talk over the parent's sockets: forget them (without closing the parent's).
+        pool = getattr(self.client, "connection_pool", None)
+        if pool is not None and hasattr(pool, "reset"):
+            pool.reset()
 
     # ---------------------------------------------------------------- outage handling
 
