@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
-import time
 from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 
 import auth_sessions
 from auth_sessions.testing import FakeVendors
+from auth_sessions.testing.redis_server import RedisServer
 
 PROCESSES, THREADS = 8, 8
 
@@ -74,32 +72,13 @@ def worker(
     out.put(statuses)
 
 
-def _redis() -> Tuple[Optional[subprocess.Popen], Optional[str]]:  # type: ignore[type-arg]
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return None, None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(500):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.02)  # waiting for redis-server to start
-    return proc, f"redis://127.0.0.1:{port}/0"
-
-
 def run() -> Dict[str, Optional[Dict[str, int]]]:
     results: Dict[str, Optional[Dict[str, int]]] = {}
-    proc, redis_url = _redis()
+    try:
+        server: Optional[RedisServer] = RedisServer()
+    except FileNotFoundError:
+        server = None
+    redis_url = server.url if server else None
     folder = tempfile.mkdtemp()
     cases: List[Tuple[str, str, Tuple[str, ...]]] = [
         ("auth_sessions, memory store (per process)", "auth_sessions", ("memory",)),
@@ -137,9 +116,8 @@ def run() -> Dict[str, Optional[Dict[str, int]]]:
                     "non_2xx": sum(1 for s in statuses if s != 200),
                 }
     finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait()
+        if server is not None:
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return results
 
