@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import logging
 
-from ._http import API_RETRIES, RetryPolicy, TokenRequest
+from ._http import API_RETRIES, RetryPolicy
 from ._parse import WireFormat
 from .auth import TokenAuth
+from .endpoint import TokenEndpoint, TokenRequest, Transport
 from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
     TokenEndpointError,
     TokenResponseError,
+    TokenTimeout,
 )
 from .sessions import VendorSession, for_vendor, register_vendor, vendor_class, vendor_names
-from .stores import FileTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore, default_store
-from .tokens import Secret, Token
+from .stores import (
+    BaseTokenStore,
+    FileTokenStore,
+    MemoryTokenStore,
+    RedisTokenStore,
+    TokenStore,
+    default_store,
+)
+from .tokens import Failure, Secret, Token
 from .vendors import BUILTIN, CairAuth, CobeeAuth, ManisAuth, OAuth2Auth, OrumAuth, SoharAuth
 
 __version__ = "0.1.0"
@@ -31,9 +40,11 @@ __version__ = "0.1.0"
 __all__ = [
     "API_RETRIES",
     "AuthError",
+    "BaseTokenStore",
     "CairAuth",
     "CobeeAuth",
     "ConfigurationError",
+    "Failure",
     "FileTokenStore",
     "InvalidCredentials",
     "ManisAuth",
@@ -46,10 +57,13 @@ __all__ = [
     "SoharAuth",
     "Token",
     "TokenAuth",
+    "TokenEndpoint",
     "TokenEndpointError",
     "TokenRequest",
     "TokenResponseError",
     "TokenStore",
+    "TokenTimeout",
+    "Transport",
     "VendorSession",
     "WireFormat",
     "__version__",

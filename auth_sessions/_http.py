@@ -1,58 +1,62 @@
-"""Calling a token endpoint: retries, timeouts, the size cap and error mapping.
-
-Each fetch uses its own short-lived ``requests.Session`` whose adapter carries an urllib3
-``Retry``: 429/5xx answers, connection errors and timeouts are retried with backoff and
-``Retry-After`` (capped); 400/401/403 never are.
-"""
+"""HTTP pieces shared by token calls and API calls: the retry policy, delay headers, the
+size-capped body reader, vendors' error bodies and redaction. No state."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, FrozenSet, Iterable, Optional, Tuple
+from urllib.parse import quote, quote_plus
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
-
-from .errors import InvalidCredentials, TokenEndpointError, TokenResponseError
 
 __all__ = [
     "API_RETRIES",
     "IDEMPOTENT_METHODS",
     "MAX_TOKEN_RESPONSE_BYTES",
     "RetryPolicy",
-    "TokenRequest",
-    "call_token_endpoint",
+    "TooLarge",
+    "Truncated",
+    "describe_error_body",
+    "parse_delay",
+    "read_capped",
+    "redact",
 ]
 
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 """A token response larger than this (1 MiB) is refused while it streams in."""
 
-Timeout = Union[float, Tuple[float, float]]
-
 
 class _CappedRetry(Retry):
-    """urllib3's Retry with ``Retry-After`` capped, on urllib3 1.26 and 2.x alike."""
+    """urllib3's Retry with ``Retry-After`` capped, on urllib3 1.26 and 2.x alike.
+
+    ``extra_headers`` names vendor headers read when ``Retry-After`` is absent (each
+    vendor's description says which: see :attr:`WireFormat.retry_after_headers`).
+    """
 
     retry_after_cap: float = 3.5
+    extra_headers: Tuple[str, ...] = ()
 
     def new(self, **kw: Any) -> _CappedRetry:
         retry: _CappedRetry = super().new(**kw)
         retry.retry_after_cap = self.retry_after_cap
+        retry.extra_headers = self.extra_headers
         return retry
 
     def get_retry_after(self, response: Any) -> Optional[float]:
         value = super().get_retry_after(response)
-        if value is None:
-            value = _retry_in(response.headers.get("X-Retry-In"))
+        for name in self.extra_headers:
+            if value is not None:
+                break
+            value = parse_delay(response.headers.get(name))
         if value is None:
             return None
         return float(min(max(value, 0.0), self.retry_after_cap))
 
 
-def _retry_in(header: Optional[str]) -> Optional[float]:
-    """Orum's ``X-Retry-In``: seconds, or a number with an ``ms``/``s`` suffix."""
+def parse_delay(header: Optional[str]) -> Optional[float]:
+    """A delay header in seconds: a number, or a number with an ``ms`` or ``s`` suffix."""
     if not header:
         return None
     text = header.strip().lower()
@@ -73,7 +77,9 @@ class RetryPolicy:
     """How the token endpoint is retried. Immutable: one instance serves every thread.
 
     The default makes at most 4 retries; waits back off 0, 1, 2, 4 s, or follow the
-    server's ``Retry-After`` capped at 3.5 s, so about 15 s of waiting in all.
+    server's ``Retry-After``, so about 15 s of waiting in all. For the token endpoint, a
+    ``Retry-After`` above ``max_retry_after`` is not slept through: the fetch fails at once
+    and the credentials are held back until then (at most ``max_hold`` seconds).
 
     The same type configures API-call retries on a :class:`~auth_sessions.VendorSession`
     (``for_vendor(..., retries=...)``); see :data:`API_RETRIES`.
@@ -81,7 +87,9 @@ class RetryPolicy:
     Args:
         total: retries after the first attempt (0 disables retrying).
         backoff_factor: urllib3's backoff factor.
-        max_retry_after: the longest ``Retry-After`` (or Orum's ``X-Retry-In``) honoured, in s.
+        max_retry_after: the longest ``Retry-After`` (or a vendor's own delay header) slept
+            through, in seconds.
+        max_hold: the longest a token endpoint's ``Retry-After`` holds the credentials back.
         status_forcelist: the statuses that are retried.
         methods: the HTTP methods that may be retried.
         network: also retry connection errors and read timeouts.
@@ -90,12 +98,19 @@ class RetryPolicy:
     total: int = 4
     backoff_factor: float = 0.5
     max_retry_after: float = 3.5
+    max_hold: float = 300.0
     status_forcelist: Tuple[int, ...] = (429, 500, 502, 503, 504)
     methods: FrozenSet[str] = frozenset({"POST"})
     network: bool = True
 
-    def build(self) -> Retry:
-        """The urllib3 ``Retry`` this policy describes."""
+    def backoff(self, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based) when no header says."""
+        if retry_number <= 1:
+            return 0.0
+        return float(min(self.backoff_factor * (2 ** (retry_number - 1)), 120.0))
+
+    def build(self, extra_headers: Tuple[str, ...] = ()) -> Retry:
+        """The urllib3 ``Retry`` this policy describes (API calls of a VendorSession)."""
         retry = _CappedRetry(
             total=self.total,
             connect=self.total if self.network else 0,
@@ -111,6 +126,7 @@ class RetryPolicy:
             respect_retry_after_header=True,
         )
         retry.retry_after_cap = self.max_retry_after
+        retry.extra_headers = tuple(extra_headers)
         return retry
 
 
@@ -129,26 +145,6 @@ most 3 retries, each wait the server's ``Retry-After`` capped at 5 s (else 0, 1,
 POST and PATCH are never retried unless a policy names them."""
 
 
-@dataclass(frozen=True)
-class TokenRequest:
-    """One token-endpoint call: a POST with a JSON body, a form body or headers.
-
-    Its repr shows only the URL: the body and headers carry the client secret.
-    """
-
-    url: str
-    json: Optional[Mapping[str, Any]] = field(default=None, repr=False)
-    data: Optional[Union[str, Mapping[str, str]]] = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-class _NoAuth(requests.auth.AuthBase):
-    """An explicit no-op auth: stops requests adding ~/.netrc credentials to token calls."""
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return r
-
-
 _ERROR_KEYS = (
     "error_code",
     "code",
@@ -162,10 +158,12 @@ _ERROR_KEYS = (
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each (non-trivial) secret in ``text`` with ``***``."""
+    """Replace each (non-trivial) secret in ``text`` with ``***``: as is, and in the
+    percent-encoded forms a form body or a URL would carry."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, "***")
     return text
 
 
@@ -195,97 +193,29 @@ def describe_error_body(body: bytes, content_type: str) -> str:
     return ": ".join(parts)[:300] if parts else "no error text"
 
 
-def call_token_endpoint(
-    request: TokenRequest,
-    *,
-    vendor: str,
-    timeout: Timeout,
-    retry: RetryPolicy,
-    scrub: Iterable[str],
-) -> Any:
-    """POST ``request`` and return the decoded JSON of a 2xx answer.
-
-    Raises:
-        InvalidCredentials: the endpoint answered 400, 401 or 403.
-        TokenEndpointError: another non-2xx status after retries, or a network error/timeout.
-        TokenResponseError: a 2xx body that is too large or not JSON.
-    """
-    url = request.url
-    scrub = tuple(scrub)
-    where = f"{vendor}: token endpoint {url}"
-    with requests.Session() as session:
-        adapter = HTTPAdapter(max_retries=retry.build())
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        try:
-            response = session.post(
-                url,
-                json=request.json,
-                data=request.data,
-                headers=dict(request.headers),
-                timeout=timeout,
-                auth=_NoAuth(),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            raise TokenEndpointError(
-                f"{where} unreachable after retries ({type(exc).__name__})", vendor=vendor, url=url
-            ) from exc
-        with response:
-            status = response.status_code
-            content_type = response.headers.get("Content-Type", "")
-            try:
-                body = _read_capped(response)
-            except _TooLarge:
-                raise TokenResponseError(
-                    f"{where} answered {status} with a body over {MAX_TOKEN_RESPONSE_BYTES} bytes",
-                    vendor=vendor,
-                    url=url,
-                    status_code=status,
-                ) from None
-            except (requests.RequestException, _Truncated) as exc:
-                raise TokenEndpointError(
-                    f"{where} answered {status}; reading the body failed ({type(exc).__name__})",
-                    vendor=vendor,
-                    url=url,
-                    status_code=status,
-                ) from exc
-    if not 200 <= status < 300:
-        text = redact(describe_error_body(body, content_type), scrub)
-        message = f"{where} answered {status}: {text}"
-        if status in (400, 401, 403):
-            raise InvalidCredentials(message, vendor=vendor, url=url, status_code=status)
-        raise TokenEndpointError(message, vendor=vendor, url=url, status_code=status)
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        kind = content_type.split(";")[0].strip() or "no content type"
-        raise TokenResponseError(
-            f"{where} answered {status} with a body that is not JSON ({kind}, {len(body)} bytes)",
-            vendor=vendor,
-            url=url,
-            status_code=status,
-        ) from exc
+class TooLarge(Exception):
+    """A body over :data:`MAX_TOKEN_RESPONSE_BYTES`."""
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _Truncated(Exception):
+class Truncated(Exception):
     """The connection closed before Content-Length bytes arrived (urllib3 1.26 does not check)."""
 
 
-def _read_capped(response: requests.Response) -> bytes:
+def read_capped(response: requests.Response) -> bytes:
+    """The body of a streamed response, refusing more than :data:`MAX_TOKEN_RESPONSE_BYTES`.
+
+    Raises:
+        TooLarge: the body is over the cap.
+        Truncated: fewer bytes arrived than Content-Length announced.
+    """
     chunks = []
     size = 0
     for chunk in response.iter_content(chunk_size=16384):
         size += len(chunk)
         if size > MAX_TOKEN_RESPONSE_BYTES:
-            raise _TooLarge
+            raise TooLarge
         chunks.append(chunk)
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and size < int(declared) and "Content-Encoding" not in response.headers:
-        raise _Truncated
+        raise Truncated
     return b"".join(chunks)

@@ -6,11 +6,19 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 from .tokens import Token
 
-__all__ = ["MAX_LIFETIME", "BadField", "WireFormat", "parse_epoch", "parse_iso8601", "parse_token"]
+__all__ = [
+    "MAX_LIFETIME",
+    "BadField",
+    "WireFormat",
+    "check_lifetime",
+    "parse_epoch",
+    "parse_iso8601",
+    "parse_token",
+]
 
 MAX_LIFETIME = 10 * 365 * 24 * 3600.0
 """A token said to live longer than ten years is taken as a vendor bug, not trusted."""
@@ -93,8 +101,11 @@ class WireFormat:
         token_field / type_field: response fields of the token and its type (None: Bearer).
         expiry_field: the response field saying when the token expires.
         expiry_format: ``"seconds"`` (lifetime), ``"iso8601"`` or ``"epoch"`` (s or ms).
-        refresh_path / refresh_request_field: the refresh grant, if the vendor has one.
+        refresh_path / refresh_request_field: the refresh grant, if the vendor has one: its
+            path, and the JSON key that carries the refresh token in its body.
         refresh_field / refresh_expiry_field: response fields of the refresh token.
+        retry_after_headers: the vendor's own delay headers, read when a 429/503 carries no
+            ``Retry-After`` (seconds, or a number with an ``ms``/``s`` suffix).
     """
 
     token_path: str = "/oauth/token"
@@ -106,35 +117,51 @@ class WireFormat:
     expiry_field: str = "expires_in"
     expiry_format: str = "seconds"
     refresh_path: Optional[str] = None
-    refresh_request_field: str = "refreshToken"
+    refresh_request_field: Optional[str] = None
     refresh_field: Optional[str] = None
     refresh_expiry_field: Optional[str] = None
+    retry_after_headers: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.send not in ("json", "headers"):
             raise ValueError(f"WireFormat.send must be 'json' or 'headers', not {self.send!r}")
         if self.expiry_format not in ("seconds", "iso8601", "epoch"):
             raise ValueError(f"unknown WireFormat.expiry_format {self.expiry_format!r}")
+        if self.refresh_path is not None and self.refresh_request_field is None:
+            raise ValueError("WireFormat.refresh_path needs refresh_request_field")
 
-    def expiry(self, data: Mapping[str, Any], field: str, now: float) -> float:
-        """Absolute expiry (epoch seconds) read from ``data[field]``."""
+    def expiry(
+        self, data: Mapping[str, Any], field: str, now: float, server_now: Optional[float] = None
+    ) -> float:
+        """Expiry on our clock (epoch seconds) read from ``data[field]``.
+
+        An absolute expiry is read against ``server_now`` (the response's ``Date``) when
+        given, so a server whose clock is off still yields the lifetime it meant.
+        """
         if self.expiry_format == "seconds":
             return now + _number(data, field)
         if self.expiry_format == "epoch":
-            return parse_epoch(_number(data, field))
-        return parse_iso8601(_string(data, field))
+            stamp = parse_epoch(_number(data, field))
+        else:
+            stamp = parse_iso8601(_string(data, field))
+        return stamp if server_now is None else now + (stamp - server_now)
 
 
-def parse_token(data: Any, wire: WireFormat, now: float) -> Token:
-    """Build a :class:`Token` from a decoded token response, or raise :class:`BadField`."""
+def parse_token(
+    data: Any, wire: WireFormat, now: float, server_now: Optional[float] = None
+) -> Token:
+    """Build a :class:`Token` from a decoded token response, or raise :class:`BadField`.
+
+    ``server_now`` is the server's clock (its ``Date`` header), when known.
+    """
     if not isinstance(data, dict):
         raise BadField(f"the body is a JSON {type(data).__name__}, not an object")
     access = _string(data, wire.token_field)
     token_type = "Bearer"
     if wire.type_field is not None and data.get(wire.type_field) is not None:
         token_type = _string(data, wire.type_field)
-    expires = wire.expiry(data, wire.expiry_field, now)
-    check_lifetime(expires, now, wire.expiry_field)
+    expires = wire.expiry(data, wire.expiry_field, now, server_now)
+    check_lifetime(expires, now, wire.expiry_field, absolute=wire.expiry_format != "seconds")
     refresh: Optional[str] = None
     refresh_expires: Optional[float] = None
     if wire.refresh_field is not None:
@@ -143,7 +170,7 @@ def parse_token(data: Any, wire: WireFormat, now: float) -> Token:
             wire.refresh_expiry_field is not None
             and data.get(wire.refresh_expiry_field) is not None
         ):
-            refresh_expires = wire.expiry(data, wire.refresh_expiry_field, now)
+            refresh_expires = wire.expiry(data, wire.refresh_expiry_field, now, server_now)
             if abs(refresh_expires - now) > MAX_LIFETIME:
                 raise BadField(f"field {wire.refresh_expiry_field!r} is absurdly far from now")
     return Token.create(
@@ -156,9 +183,14 @@ def parse_token(data: Any, wire: WireFormat, now: float) -> Token:
     )
 
 
-def check_lifetime(expires: float, now: float, field: str) -> None:
+def check_lifetime(expires: float, now: float, field: str, *, absolute: bool = False) -> None:
     """Refuse an expiry that is already past or absurdly far away."""
     if expires <= now:
-        raise BadField(f"field {field!r} says the token has already expired")
+        hint = (
+            " (the server's clock and ours may differ, and it sent no Date header to compare)"
+            if absolute
+            else ""
+        )
+        raise BadField(f"field {field!r} says the token has already expired{hint}")
     if expires - now > MAX_LIFETIME:
         raise BadField(f"field {field!r} gives a lifetime over ten years")

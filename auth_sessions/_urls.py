@@ -5,11 +5,19 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Tuple
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 
-__all__ = ["is_absolute", "is_loopback", "join_url", "origin", "origin_prefix", "require_secure"]
+__all__ = [
+    "is_absolute",
+    "is_loopback",
+    "join_url",
+    "origin",
+    "origin_prefix",
+    "require_secure",
+    "shown",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -56,14 +64,16 @@ def require_secure(url: str, *, vendor: str, what: str) -> None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"{vendor}: {what} {url!r} is not an absolute http(s) URL", vendor=vendor, url=url
+            f"{vendor}: {what} {shown(url)!r} is not an absolute http(s) URL",
+            vendor=vendor,
+            url=shown(url),
         )
     if scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"{vendor}: {what} {url!r} is plain http; credentials and tokens travel only over "
-            "https (http is allowed to loopback hosts only)",
+            f"{vendor}: {what} {shown(url)!r} is plain http; credentials and tokens travel "
+            "only over https (http is allowed to loopback hosts only)",
             vendor=vendor,
-            url=url,
+            url=shown(url),
         )
 
 
@@ -86,3 +96,17 @@ def join_url(base: str, url: str) -> str:
     if url[0] in "?#":
         return base + url
     return base + "/" + url.lstrip("/")
+
+
+def shown(url: str) -> str:
+    """``url`` as errors and logs show it: without userinfo, query string or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = parts.port
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -8,7 +8,7 @@ or response object: those hold the client secret and tokens.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, Type
 
 import requests
 
@@ -18,6 +18,7 @@ __all__ = [
     "InvalidCredentials",
     "TokenEndpointError",
     "TokenResponseError",
+    "TokenTimeout",
 ]
 
 
@@ -26,8 +27,10 @@ class AuthError(requests.exceptions.RequestException):
 
     Attributes:
         vendor: the vendor name, when known.
-        url: the token endpoint URL, when known.
+        url: the token endpoint URL (without query string or userinfo), when known.
         status_code: the HTTP status the token endpoint answered, or None.
+        retry_at: epoch seconds before which no new token request is made for these
+            credentials (failure memory), or None.
     """
 
     def __init__(
@@ -37,11 +40,41 @@ class AuthError(requests.exceptions.RequestException):
         vendor: Optional[str] = None,
         url: Optional[str] = None,
         status_code: Optional[int] = None,
+        retry_at: Optional[float] = None,
     ) -> None:
         super().__init__(message)
         self.vendor = vendor
         self.url = url
         self.status_code = status_code
+        self.retry_at = retry_at
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), str(self), self.vendor, self.url, self.status_code))
+
+    def copy(self) -> AuthError:
+        """A new exception with the same class, message and attributes.
+
+        Waiters that share one failed fetch each raise their own copy: one exception object
+        raised in many threads at once would share (and mix up) its traceback.
+        """
+        clone = type(self)(
+            str(self),
+            vendor=self.vendor,
+            url=self.url,
+            status_code=self.status_code,
+            retry_at=self.retry_at,
+        )
+        return clone
+
+
+def _rebuild(
+    cls: Type[AuthError],
+    message: str,
+    vendor: Optional[str],
+    url: Optional[str],
+    status_code: Optional[int],
+) -> AuthError:
+    return cls(message, vendor=vendor, url=url, status_code=status_code)
 
 
 class ConfigurationError(AuthError, ValueError):
@@ -61,3 +94,10 @@ class TokenEndpointError(AuthError):
 
 class TokenResponseError(AuthError):
     """A 2xx token response that is not JSON, is too large, or lacks or mistypes a field."""
+
+
+class TokenTimeout(TokenEndpointError, requests.exceptions.Timeout):
+    """No token within the time allowed: the call's own timeout or the token deadline.
+
+    Also a ``requests.exceptions.Timeout``, so legacy ``except Timeout`` blocks catch it.
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
@@ -9,9 +10,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 import requests
 from requests.adapters import HTTPAdapter
 
+from ._checks import check_credential, check_timeout
 from ._http import API_RETRIES, RetryPolicy
 from ._urls import join_url
-from .auth import DEFAULT_TOKEN_TIMEOUT, TokenAuth
+from .auth import DEFAULT_TOKEN_TIMEOUT, ENV_SETTING, TokenAuth, call_budget
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -32,9 +34,9 @@ DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 30.0)
 """(connect, read) seconds for API calls made without a timeout of their own."""
 
 _REGISTRY: Dict[str, Type[TokenAuth]] = {}
-_TIMEOUT_POSITION = (
-    6  # Session.request(method, url, params, data, headers, cookies, files, auth, timeout)
-)
+# Where a positional timeout sits in Session.request's *args (after method and url), read
+# from requests' own signature rather than written down.
+_TIMEOUT_ARG = list(inspect.signature(requests.Session.request).parameters).index("timeout") - 3
 
 
 def register_vendor(name: str, auth_class: Type[TokenAuth], *, replace: bool = False) -> None:
@@ -77,9 +79,12 @@ class VendorSession(requests.Session):
 
     Relative URLs (``"/x"`` or ``"x"``) are joined to :attr:`base_url` keeping its path prefix;
     absolute URLs are used as they are (and carry a token only to the vendor's origin).
-    Calls that pass no ``timeout`` get :attr:`timeout`. Like any ``requests.Session``, share
-    one between threads only for requests (its cookie jar is not meant for concurrent writes);
-    the token behind it is shared safely regardless.
+    Every send without a ``timeout`` (``request()``, ``send()`` of a prepared request,
+    redirects) gets :attr:`timeout`, and a call's timeout also bounds its wait for a token.
+    Token calls use this session's ``verify``, ``cert``, ``proxies`` and ``trust_env`` as they
+    are at the time. Sessions pickle and copy (a pickle holds the client secret). Like any
+    ``requests.Session``, share one between threads only for requests (its cookie jar is not
+    meant for concurrent writes); the token behind it is shared safely regardless.
 
     Attributes:
         vendor: the vendor name.
@@ -89,6 +94,7 @@ class VendorSession(requests.Session):
     """
 
     auth: TokenAuth
+    __attrs__ = [*requests.Session.__attrs__, "vendor", "base_url", "timeout", "retries"]
 
     def __init__(
         self,
@@ -105,12 +111,20 @@ class VendorSession(requests.Session):
         self.retries = _retry_policy(retries)
         self.headers.update(auth.headers)
         if self.retries is not None:
-            adapter = HTTPAdapter(max_retries=self.retries.build())
+            adapter = HTTPAdapter(
+                max_retries=self.retries.build(auth.wire.retry_after_headers)
+            )
             self.mount("https://", adapter)
             self.mount("http://", adapter)
+        auth.bind(self)
 
     def __repr__(self) -> str:
         return f"VendorSession(vendor={self.vendor!r}, base_url={self.base_url!r})"
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if isinstance(self.auth, TokenAuth):
+            self.auth.bind(self)
 
     def request(  # type: ignore[override]
         self, method: str, url: Union[str, bytes], *args: Any, **kwargs: Any
@@ -118,12 +132,23 @@ class VendorSession(requests.Session):
         if isinstance(url, bytes):
             url = url.decode("utf-8")
         url = join_url(self.base_url, url)
-        if len(args) > _TIMEOUT_POSITION:
-            if args[_TIMEOUT_POSITION] is None:
-                args = (*args[:_TIMEOUT_POSITION], self.timeout, *args[_TIMEOUT_POSITION + 1 :])
-        elif kwargs.get("timeout") is None:
+        timeout = args[_TIMEOUT_ARG] if len(args) > _TIMEOUT_ARG else kwargs.get("timeout")
+        previous = getattr(call_budget, "seconds", None)
+        call_budget.seconds = self.timeout if timeout is None else timeout
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            call_budget.seconds = previous
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
+        return super().send(request, **kwargs)
+
+    def __copy__(self) -> VendorSession:
+        clone = type(self).__new__(type(self))
+        clone.__setstate__(self.__getstate__())
+        return clone
 
 
 ENV_FIELDS = ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")
@@ -142,13 +167,15 @@ def _retry_policy(retries: Retries) -> Optional[RetryPolicy]:
         return retries if retries.total > 0 else None
     if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
         return replace(API_RETRIES, total=retries) if retries else None
-    raise ConfigurationError(f"retries must be a RetryPolicy, a count or None, not {retries!r}")
+    raise ConfigurationError("retries must be a RetryPolicy, a count >= 0 or None")
 
 
-def _from_env(value: Optional[str], var: str) -> Optional[str]:
+def _from_env(value: Optional[str], var: str) -> Tuple[Optional[str], str]:
+    """The value and the env var it came from ("" for the argument, or no value)."""
     if value:
-        return value
-    return os.environ.get(var) or None
+        return value, ""
+    found = os.environ.get(var) or None
+    return found, var if found else ""
 
 
 def for_vendor(
@@ -192,26 +219,39 @@ def for_vendor(
     auth_class = vendor_class(name)
     vendor = auth_class.vendor
     var = env_vars(vendor)
-    client_id = _from_env(client_id, var["CLIENT_ID"])
-    if not client_id:
-        raise ConfigurationError(
-            f"{vendor}: no client id: pass client_id= or set {var['CLIENT_ID']}", vendor=vendor
+    header = auth_class.wire.send == "headers"
+    for arg, field in (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")):
+        value, source = _from_env(locals()[arg], var[field])
+        if not value:
+            raise ConfigurationError(
+                f"{vendor}: no {arg.replace('_', ' ')}: pass {arg}= or set {var[field]}",
+                vendor=vendor,
+            )
+        check_credential(vendor, value, source or arg, header=header)
+        if arg == "client_id":
+            client_id = value
+        else:
+            client_secret = value
+    check_timeout(vendor, timeout, "timeout", optional=True)
+    policy = _retry_policy(retries)
+    env, env_source = _from_env(environment, var["ENVIRONMENT"])
+    base, _ = _from_env(base_url, var["BASE_URL"])
+    try:
+        auth = auth_class(
+            client_id,
+            client_secret,
+            environment=env,
+            base_url=base,
+            token_store=token_store,
+            leeway=leeway,
+            headers=headers,
+            timeout=token_timeout,
+            **options,
         )
-    client_secret = _from_env(client_secret, var["CLIENT_SECRET"])
-    if not client_secret:
-        raise ConfigurationError(
-            f"{vendor}: no client secret: pass client_secret= or set {var['CLIENT_SECRET']}",
-            vendor=vendor,
-        )
-    auth = auth_class(
-        client_id,
-        client_secret,
-        environment=_from_env(environment, var["ENVIRONMENT"]),
-        base_url=_from_env(base_url, var["BASE_URL"]),
-        token_store=token_store,
-        leeway=leeway,
-        headers=headers,
-        timeout=token_timeout,
-        **options,
-    )
-    return VendorSession(auth, timeout=timeout, retries=retries)
+    except ConfigurationError as exc:
+        both = ENV_SETTING.format(vendor.upper())
+        if both in str(exc):  # name the one setting that chose the environment
+            used = env_source or "environment="
+            raise ConfigurationError(str(exc).replace(both, used), vendor=vendor) from None
+        raise
+    return VendorSession(auth, timeout=timeout, retries=policy)

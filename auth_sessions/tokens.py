@@ -9,9 +9,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
-__all__ = ["Secret", "Token"]
+__all__ = ["Failure", "Secret", "Token"]
 
 _REDACTED = "***"
 
@@ -77,6 +77,7 @@ class Token:
         issued_at: when this process received it, timezone-aware UTC.
         refresh_token: Cair's rotating refresh token, if any.
         refresh_expires_at: when the refresh token stops working, if known.
+        scope: the scope the server granted, when it said (it may differ from the one asked).
 
     Tokens are immutable values; share them freely between threads.
     """
@@ -87,6 +88,7 @@ class Token:
     issued_at: datetime
     refresh_token: Optional[Secret] = None
     refresh_expires_at: Optional[datetime] = None
+    scope: Optional[str] = None
     expires_ts: float = field(init=False, repr=False, compare=False)
     issued_ts: float = field(init=False, repr=False, compare=False)
 
@@ -108,6 +110,7 @@ class Token:
         token_type: str = "Bearer",
         refresh_token: Optional[str] = None,
         refresh_expires_ts: Optional[float] = None,
+        scope: Optional[str] = None,
     ) -> Token:
         """Build a token from plain strings and epoch seconds."""
         return cls(
@@ -117,6 +120,7 @@ class Token:
             issued_at=_utc(issued_ts),
             refresh_token=Secret(refresh_token) if refresh_token is not None else None,
             refresh_expires_at=_utc(refresh_expires_ts) if refresh_expires_ts is not None else None,
+            scope=scope,
         )
 
     @property
@@ -142,3 +146,48 @@ class Token:
         if self.refresh_token is not None and self.refresh_expires_at is not None:
             return max(self.expires_ts, self.refresh_expires_at.timestamp())
         return self.expires_ts
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A remembered refusal or hold-back for one credential key (failure memory).
+
+    Attributes:
+        kind: ``"refused"`` (the endpoint answered 400/401/403) or ``"unavailable"`` (it
+            asked us, with ``Retry-After``, to come back later).
+        message: the error's message (never a secret: it was redacted when first raised).
+        until_ts: epoch seconds until which no token request is made for the key.
+        status_code: the HTTP status that caused it, if any.
+        url: the token endpoint (without query string or userinfo).
+    """
+
+    kind: str
+    message: str
+    until_ts: float
+    status_code: Optional[int] = None
+    url: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict (for the file and Redis stores)."""
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "until_ts": self.until_ts,
+            "status_code": self.status_code,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Optional[Failure]:
+        """The failure a dict describes, or None for anything else."""
+        try:
+            status = data.get("status_code")
+            return cls(
+                kind=str(data["kind"]),
+                message=str(data["message"]),
+                until_ts=float(data["until_ts"]),
+                status_code=int(status) if status is not None else None,
+                url=data.get("url"),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None

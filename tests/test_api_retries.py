@@ -8,7 +8,7 @@ import pytest
 
 import auth_sessions
 from auth_sessions import API_RETRIES, ConfigurationError, RetryPolicy
-from auth_sessions._http import _retry_in
+from auth_sessions._http import parse_delay
 from auth_sessions.testing import FakeVendors
 
 QUICK = replace(API_RETRIES, backoff_factor=0.0)
@@ -91,4 +91,4 @@ def test_retry_after_capped_on_api_calls(fake_vendor: FakeVendors) -> None:
     ],
 )
 def test_orum_retry_in(header: object, seconds: object) -> None:
-    assert _retry_in(header) == seconds  # type: ignore[arg-type]
+    assert parse_delay(header) == seconds  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import json
 import logging
 
@@ -33,7 +34,7 @@ def test_default_store_is_shared_across_sessions(fake_vendor: FakeVendors) -> No
     auth_sessions.default_store.clear()
     for _ in range(5):
         session = fake_vendor.session("sohar", token_store=None)
-        assert session.auth._store is auth_sessions.default_store
+        assert session.auth.token_store is auth_sessions.default_store
         assert session.get("/x").status_code == 200
     assert fake_vendor.counts("sohar").token_requests == 1
 
@@ -73,6 +74,7 @@ def test_default_leeway_scales_with_lifetime(clocked) -> None:  # type: ignore[n
     assert fake.counts("orum").token_requests == 1
     clock.advance(2)  # 2 s left: inside it
     session.get("/c")
+    assert session.auth.wait_for_renewal(10)
     assert fake.counts("orum").token_requests == 2
 
 
@@ -82,7 +84,8 @@ def test_explicit_leeway(clocked) -> None:  # type: ignore[no-untyped-def]
     session = fake.session("sohar", leeway=300)
     session.get("/a")
     clock.advance(701)
-    session.get("/b")
+    session.get("/b")  # in the advisory window: renewed in the background
+    assert session.auth.wait_for_renewal(10)
     assert fake.counts("sohar").token_requests == 2
 
 
@@ -96,6 +99,9 @@ def test_advisory_failure_keeps_valid_token_with_one_warning(clocked, caplog) ->
     with caplog.at_level(logging.WARNING, logger="auth_sessions"):
         for _ in range(5):
             assert session.get("/b").status_code == 200
+        assert session.auth.wait_for_renewal(10)  # the early renewal runs in the background
+        for _ in range(5):
+            assert session.get("/b").status_code == 200  # held: no second early attempt
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert fake.counts("cobee").token_requests == 1 + 3  # one early attempt, with its retries
@@ -105,18 +111,23 @@ def test_advisory_failure_keeps_valid_token_with_one_warning(clocked, caplog) ->
     assert fake.counts("cobee").expired_presented == 0
 
 
-def test_advisory_window_others_do_not_wait(clocked) -> None:  # type: ignore[no-untyped-def]
+def test_advisory_window_nobody_waits(clocked) -> None:  # type: ignore[no-untyped-def]
     fake, clock = clocked
     fake.set_lifetime("sohar", 100)
     session = fake.session("sohar")
     session.get("/warm")
     old = session.auth.get_token()
     clock.advance(92)
-    fake.inject_token_fault("sohar", "delay", delay=0.3)
+    gate = threading.Event()
+    fake.inject_token_fault("sohar", "hold", gate=gate)  # the renewal hangs until we say
     tokens = run_threads(16, lambda: fake.session("sohar").auth.get_token())
-    # The renewer waited for its fetch; the 15 others were served the valid old token.
-    assert sum(1 for t in tokens if t.access_token == old.access_token) >= 15
-    assert fake.counts("sohar").token_requests == 2
+    # the renewal runs in the background: all 16 were served the valid old token at once
+    assert [t.access_token for t in tokens] == [old.access_token] * 16
+    assert not session.auth.wait_for_renewal(0.05)  # it is still held at the fake
+    gate.set()
+    assert session.auth.wait_for_renewal(10)
+    assert fake.counts("sohar").token_requests == 2  # one renewal for all 16
+    assert session.auth.get_token().access_token != old.access_token
 
 
 @pytest.mark.parametrize("kind", ["bytes", "json", "file", "form"])
@@ -304,7 +315,8 @@ def test_missing_env_var_message(
 def test_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(
         ConfigurationError,
-        match="unknown environment 'staging'; choose one of: production, sandbox",
+        match="unknown environment 'staging'; choose one of: production, sandbox "
+        r"\(chosen by environment=\)",
     ):
         auth_sessions.for_vendor("orum", client_id="a", client_secret="b", environment="staging")
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from auth_sessions._parse import BadField
+from auth_sessions import TokenResponseError
 from auth_sessions.sessions import _REGISTRY
 from auth_sessions.testing import FakeVendors
 
@@ -60,10 +60,11 @@ def test_adding_a_vendor_sample_behaves() -> None:
         session = namespace["session"]
         assert session.vendor == "acme" and session.base_url == "https://api.acme.example"
         assert session.headers["Acme-Client"] == "auth-sessions"
-        assert session.auth.token_request().data == {"user": "me", "pass": "s3cret"}
+        endpoint = session.auth.endpoint
+        assert endpoint.token_request().data == {"user": "me", "pass": "s3cret"}
         body = {"data": {"jwt": "x", "validUntil": "2030-01-01T00:00:00Z"}}
-        assert session.auth.parse_token(body, 1.8e9).expires_at.year == 2030
-        with pytest.raises(BadField):
-            session.auth.parse_token({"jwt": "x"}, 1.8e9)
+        assert endpoint.parse(body, 1.8e9).expires_at.year == 2030
+        with pytest.raises(TokenResponseError, match="acme: token endpoint .* 'validUntil'"):
+            endpoint.token_from_response({"data": {"jwt": "x"}}, 1.8e9)
     finally:
         _REGISTRY.pop("acme", None)

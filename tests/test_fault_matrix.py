@@ -78,8 +78,9 @@ FAULTS: Dict[str, Tuple[Setup, Outcome, int]] = {
     "500 once": (fault("status", status=500), "ok", 2),
     "502 once": (fault("status", status=502), "ok", 2),
     "503 once": (fault("status", status=503), "ok", 2),
-    "503 with Retry-After": (fault("status", status=503, retry_after="1"), "ok", 2),
-    "429 with Retry-After": (fault("status", status=429, retry_after="1"), "ok", 2),
+    # Retry-After above the cap (0 here): not slept through; fail fast, held back (API.md 3.7)
+    "503 with Retry-After": (fault("status", status=503, retry_after="1"), TokenEndpointError, 1),
+    "429 with Retry-After": (fault("status", status=429, retry_after="1"), TokenEndpointError, 1),
     "503 every time": (fault("status", count=9, status=503), TokenEndpointError, 3),
     "504 every time": (fault("status", count=9, status=504), TokenEndpointError, 3),
     "connection dropped": (fault("drop"), "ok", 2),

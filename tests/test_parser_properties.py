@@ -70,7 +70,7 @@ def test_any_json_gives_token_or_token_response_error(vendor: str) -> None:
     @given(st.one_of(json_values, vendor_shaped(vendor)))
     def check(data: Any) -> None:
         try:
-            token = auth.token_from_response(data, auth.token_url)
+            token = auth.endpoint.token_from_response(data, time.time())
         except TokenResponseError as exc:
             assert str(exc).startswith(f"{vendor}: token endpoint ")
         else:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from .base import TokenStore
+from .base import BaseTokenStore, TokenStore
 from .file import FileTokenStore
 from .memory import MemoryTokenStore, default_store
 from .redis import RedisTokenStore
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "RedisTokenStore", "TokenStore", "default_store"]
+__all__ = [
+    "BaseTokenStore",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "RedisTokenStore",
+    "TokenStore",
+    "default_store",
+]

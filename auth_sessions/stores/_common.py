@@ -28,6 +28,7 @@ def token_to_dict(token: Token) -> Dict[str, Any]:
         "refresh_expires_ts": (
             token.refresh_expires_at.timestamp() if token.refresh_expires_at else None
         ),
+        "scope": token.scope,
     }
 
 
@@ -43,8 +44,9 @@ def token_from_dict(data: Any) -> Optional[Token]:
             refresh_expires_ts=(
                 float(data["refresh_expires_ts"]) if data.get("refresh_expires_ts") else None
             ),
+            scope=data.get("scope"),
         )
-    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError):
         return None
 
 

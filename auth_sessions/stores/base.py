@@ -1,20 +1,31 @@
-"""The ``TokenStore`` protocol every store implements."""
+"""The ``TokenStore`` protocol, and ``BaseTokenStore``: the coordination every store shares.
+
+A store is storage plus a lock. ``BaseTokenStore`` brings the lock (per-key, dropped when
+unused, interrupt-safe; then the store's cross-process lock, under one timeout budget), fork
+hygiene, the injectable clock, copy semantics and cache control. A new store subclasses it
+and writes only its storage primitives: ``get``, ``put``, ``invalidate`` (compare-and-delete),
+``delete``, ``get_failure``, ``put_failure``, ``_clear_storage`` — plus ``_process_lock`` if
+processes share it.
+"""
 
 from __future__ import annotations
 
-from typing import ContextManager, Optional, Protocol, runtime_checkable
+import time
+from typing import Any, Callable, ContextManager, Dict, Optional, Protocol, runtime_checkable
 
-from ..tokens import Token
+from ..tokens import Failure, Token
+from ._common import after_fork
+from ._locks import KeyedLocks, LockHold
 
-__all__ = ["TokenStore"]
+__all__ = ["BaseTokenStore", "TokenStore"]
 
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where tokens are kept, keyed by credential set.
+    """Where tokens (and failure memory) are kept, keyed by credential set.
 
-    Keys are opaque strings built by :class:`~auth_sessions.TokenAuth` from the vendor, the
-    token URL, the client id and a digest of the secret; they never contain a secret.
+    Keys are opaque strings built from the vendor, the token URL, the client id, a digest of
+    the secret and the grant's parameters; they never contain a secret.
 
     A store must be safe to use from many threads at once; stores shared between processes
     (file, Redis) also make :meth:`lock` hold across those processes.
@@ -36,6 +47,23 @@ class TokenStore(Protocol):
         """
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove ``key``'s token and failure memory, whatever they are."""
+        ...
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        """The remembered failure of ``key``, if one is still in force."""
+        ...
+
+    def put_failure(self, key: str, failure: Failure) -> None:
+        """Remember ``failure`` for ``key`` until ``failure.until_ts``."""
+        ...
+
+    def may_refresh(self, key: str, token: Token) -> bool:
+        """Whether ``token``'s refresh token may be presented: False when another process
+        could have rotated it already (a shared store during an outage)."""
+        ...
+
     def lock(
         self, key: str, *, blocking: bool = True, timeout: float = 60.0
     ) -> ContextManager[bool]:
@@ -46,3 +74,55 @@ class TokenStore(Protocol):
         fetches a token for ``key``.
         """
         ...
+
+
+class BaseTokenStore:
+    """Coordination shared by every store: locks, fork hygiene, clock, cache control.
+
+    Thread-safe and fork-safe: a forked child starts with no lock held.
+
+    Args:
+        clock: epoch-seconds clock that expiries are compared with.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._locks = KeyedLocks()
+        after_fork(self)
+
+    # ------------------------------------------------------------------ coordination
+
+    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> LockHold:
+        """The single-flight section for ``key`` (see :meth:`TokenStore.lock`)."""
+        return LockHold(self._locks, key, self._process_lock_factory(), blocking, timeout)
+
+    def _process_lock_factory(
+        self,
+    ) -> Optional[Callable[[str, bool, float], ContextManager[bool]]]:
+        """The cross-process lock of ``key``, or None for a store private to one process."""
+        return None
+
+    def may_refresh(self, key: str, token: Token) -> bool:
+        return True
+
+    def clear(self) -> None:
+        """Forget every token and failure, here and in every open session using this store."""
+        from ..manager import managers_of  # the managers sit above the stores
+
+        self._clear_storage()
+        for manager in managers_of(self):
+            manager.drop_local()
+
+    def _clear_storage(self) -> None:
+        raise NotImplementedError
+
+    def _after_fork_in_child(self) -> None:
+        self._locks.reset()
+
+    # ------------------------------------------------------------------ copies share
+
+    def __copy__(self) -> Any:
+        return self  # a store is a shared resource: copies of a session share it
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Any:
+        return self

@@ -11,12 +11,12 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Set, Union
+from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Set, Union
 
 from ..errors import ConfigurationError
-from ..tokens import Token
-from ._common import after_fork, hashed, token_from_dict, token_to_dict
-from .memory import MemoryTokenStore
+from ..tokens import Failure, Token
+from ._common import hashed, token_from_dict, token_to_dict
+from .base import BaseTokenStore
 
 __all__ = ["FileTokenStore"]
 
@@ -25,7 +25,10 @@ logger = logging.getLogger(__name__)
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 
 
-class FileTokenStore:
+_FAILURE = "failure|"  # entries of failure memory: this prefix + the credential key
+
+
+class FileTokenStore(BaseTokenStore):
     """Tokens persisted in one JSON file, for short-lived processes on one host (cron jobs,
     CLIs, worker pools without Redis).
 
@@ -33,17 +36,22 @@ class FileTokenStore:
     refused. Writes go to a temporary file that is renamed over the old one, so a crash never
     leaves a torn file; a corrupt file is treated as empty (one warning). Single-flight holds
     across processes through ``flock`` on a lock file per credential set, next to the token
-    file. Thread-safe, and fork-safe: a child never inherits a lock held in the parent.
+    file, and so does failure memory. Thread-safe, and fork-safe: a child never inherits a
+    lock held in the parent.
 
     Args:
         path: the token file; created if absent (its directory must exist).
+        clock: epoch-seconds clock that expiries are compared with.
 
     Raises:
         ConfigurationError: the file exists and is readable by group or others, or is not a
             regular file.
     """
 
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+    def __init__(
+        self, path: Union[str, os.PathLike[str]], *, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(clock=clock)
         self.path = Path(path)
         fd = os.open(self.path, os.O_CREAT | os.O_RDONLY, 0o600)
         try:
@@ -57,16 +65,18 @@ class FileTokenStore:
                 f"FileTokenStore: {self.path} is readable by group or others "
                 f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it or choose another path"
             )
-        self._threads = MemoryTokenStore()  # in-process per-key locks (no tokens kept there)
         self._write_lock = threading.Lock()
         self._held: Set[int] = set()
         self._warned_corrupt = False
-        after_fork(self)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
 
+    def __reduce__(self) -> Any:
+        return (FileTokenStore, (str(self.path),))  # reopened from its path when loaded
+
     def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
         self._write_lock = threading.Lock()
         for fd in list(self._held):  # the parent's locks: drop our copies, never unlock them
             with contextlib.suppress(OSError):
@@ -117,7 +127,7 @@ class FileTokenStore:
             if not got:
                 raise TimeoutError(f"could not lock {self.path} for writing")
             data = self._read()
-            now = time.time()
+            now = self.clock()
             for key in [k for k, v in data.items() if not _alive(v, now)]:
                 del data[key]
             yield data
@@ -154,7 +164,7 @@ class FileTokenStore:
 
     def get(self, key: str) -> Optional[Token]:
         entry = self._read().get(key)
-        if entry is None or not _alive(entry, time.time()):
+        if entry is None or not _alive(entry, self.clock()):
             return None
         return token_from_dict(entry)
 
@@ -170,24 +180,43 @@ class FileTokenStore:
             del data[key]
             return True
 
-    @contextlib.contextmanager
-    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> Iterator[bool]:
-        started = time.monotonic()
-        with self._threads.lock(key, blocking=blocking, timeout=timeout) as local:
-            if not local:
-                yield False
-                return
-            remaining = max(0.0, timeout - (time.monotonic() - started))
-            lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
-            with self._flock(lock_path, blocking, remaining) as acquired:
-                yield acquired
+    def delete(self, key: str) -> None:
+        with self._mutate() as data:
+            data.pop(key, None)
+            data.pop(_FAILURE + key, None)
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        entry = self._read().get(_FAILURE + key)
+        failure = Failure.from_dict(entry) if entry is not None else None
+        if failure is None or failure.until_ts <= self.clock():
+            return None
+        return failure
+
+    def put_failure(self, key: str, failure: Failure) -> None:
+        with self._mutate() as data:
+            data[_FAILURE + key] = failure.to_dict()
+
+    def _clear_storage(self) -> None:
+        with self._mutate() as data:
+            data.clear()
+
+    def _process_lock_factory(self) -> Callable[[str, bool, float], ContextManager[bool]]:
+        return self._key_flock
+
+    def _key_flock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
+        lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
+        return self._flock(lock_path, blocking, timeout)
 
 
 def _alive(entry: Any, now: float) -> bool:
     if not isinstance(entry, dict):
         return False
     try:
-        keep = max(float(entry.get("expires_ts") or 0), float(entry.get("refresh_expires_ts") or 0))
+        keep = max(
+            float(entry.get("expires_ts") or 0),
+            float(entry.get("refresh_expires_ts") or 0),
+            float(entry.get("until_ts") or 0),
+        )
     except (TypeError, ValueError):
         return False
     return keep > now

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Optional
 
 from cachetools import TLRUCache
 
-from ..tokens import Token
-from ._common import after_fork
+from ..tokens import Failure, Token
+from .base import BaseTokenStore
 
 __all__ = ["MemoryTokenStore", "default_store"]
 
@@ -19,12 +18,17 @@ def _keep_until(_key: str, token: Token, _now: float) -> float:
     return token.keep_until
 
 
-class MemoryTokenStore:
+def _failure_until(_key: str, failure: Failure, _now: float) -> float:
+    return failure.until_ts
+
+
+class MemoryTokenStore(BaseTokenStore):
     """Tokens in this process's memory, in a cachetools ``TLRUCache``.
 
     An entry leaves when its token (and its refresh token, if any) expires, and the least
     recently used entry leaves when ``maxsize`` credential sets are held. Every method is
-    thread-safe: one lock guards the cache, and one lock per key gives single-flight.
+    thread-safe: one lock guards the cache; single-flight locks come from
+    :class:`~auth_sessions.stores.BaseTokenStore`.
 
     Args:
         maxsize: how many credential sets to keep at most.
@@ -32,18 +36,25 @@ class MemoryTokenStore:
     """
 
     def __init__(self, maxsize: int = 1024, *, timer: Callable[[], float] = time.time) -> None:
+        super().__init__(clock=timer)
+        self.maxsize = maxsize
         self._cache: TLRUCache[str, Token] = TLRUCache(maxsize, ttu=_keep_until, timer=timer)
+        self._failures: TLRUCache[str, Failure] = TLRUCache(
+            maxsize, ttu=_failure_until, timer=timer
+        )
         self._lock = threading.Lock()
-        self._key_locks: Dict[str, threading.Lock] = {}
-        after_fork(self)
 
     def _after_fork_in_child(self) -> None:
-        # Locks held by the parent's other threads would stay held forever in the child.
-        self._lock = threading.Lock()
-        self._key_locks = {}
+        super()._after_fork_in_child()
+        self._lock = threading.Lock()  # another thread of the parent may have held it
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(entries={len(self._cache)}, maxsize={self._cache.maxsize})"
+
+    def __reduce__(self) -> Any:
+        if self is default_store:
+            return (_default, ())
+        return (MemoryTokenStore, (self.maxsize,))  # a copy in another process starts empty
 
     def get(self, key: str) -> Optional[Token]:
         with self._lock:
@@ -61,23 +72,27 @@ class MemoryTokenStore:
             del self._cache[key]
             return True
 
-    def clear(self) -> None:
-        """Forget every token (tests, credential rotation)."""
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+            self._failures.pop(key, None)
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        with self._lock:
+            return self._failures.get(key)
+
+    def put_failure(self, key: str, failure: Failure) -> None:
+        with self._lock:
+            self._failures[key] = failure
+
+    def _clear_storage(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._failures.clear()
 
-    @contextmanager
-    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> Iterator[bool]:
-        with self._lock:
-            key_lock = self._key_locks.get(key)
-            if key_lock is None:
-                key_lock = self._key_locks[key] = threading.Lock()
-        acquired = key_lock.acquire(True, timeout) if blocking else key_lock.acquire(False)
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                key_lock.release()
+
+def _default() -> MemoryTokenStore:
+    return default_store
 
 
 default_store = MemoryTokenStore()

@@ -8,11 +8,12 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Union
 
 from ..errors import ConfigurationError
-from ..tokens import Token
-from ._common import after_fork, hashed, token_from_dict, token_to_dict
+from ..tokens import Failure, Token
+from ._common import hashed, token_from_dict, token_to_dict
+from .base import BaseTokenStore
 from .memory import MemoryTokenStore
 
 __all__ = ["RedisTokenStore"]
@@ -33,7 +34,7 @@ def _digest(token: Token) -> str:
     return hashlib.sha256(token.access_token.reveal().encode()).hexdigest()
 
 
-class RedisTokenStore:
+class RedisTokenStore(BaseTokenStore):
     """Tokens in Redis, shared by every process and host that points at it.
 
     Each token (with Cair's rotated refresh token, in the same value) is stored under
@@ -41,8 +42,11 @@ class RedisTokenStore:
     Single-flight uses a Redis lock with a timeout (``lock_ttl``), so a crashed holder cannot
     block the fleet; compare-and-invalidate is one Lua script. When Redis is unreachable the
     store keeps working on a local in-memory fallback, logs one warning per outage, and tries
-    Redis again every ``retry_interval`` seconds. Thread-safe and fork-safe (redis-py
-    reconnects in a forked child; in-process locks are reset).
+    Redis again every ``retry_interval`` seconds. During an outage a rotating refresh token
+    is presented only if this process fetched it itself since the outage began (another
+    process may have rotated any older one). Failure memory is shared like tokens.
+    Thread-safe and fork-safe (redis-py reconnects in a forked child; in-process locks are
+    reset).
 
     Args:
         client_or_url: a ``redis.Redis`` client or a ``redis://`` URL.
@@ -50,6 +54,7 @@ class RedisTokenStore:
         lock_ttl: seconds after which a lock held by a crashed process expires.
         retry_interval: seconds to stay on the fallback after Redis failed.
         socket_timeout: connect and read timeout when a URL is given.
+        clock: epoch-seconds clock for TTLs and failure memory.
 
     Raises:
         ConfigurationError: redis-py is not installed (``pip install 'auth-sessions[redis]'``).
@@ -63,7 +68,9 @@ class RedisTokenStore:
         lock_ttl: float = 120.0,
         retry_interval: float = 5.0,
         socket_timeout: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(clock=clock)
         try:
             import redis
         except ImportError:
@@ -71,6 +78,8 @@ class RedisTokenStore:
                 "RedisTokenStore needs redis-py: pip install 'auth-sessions[redis]'"
             ) from None
         self._errors = (redis.RedisError, OSError)
+        self._url = client_or_url if isinstance(client_or_url, str) else None
+        self._socket_timeout = socket_timeout
         if isinstance(client_or_url, str):
             client_or_url = redis.Redis.from_url(
                 client_or_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
@@ -80,16 +89,33 @@ class RedisTokenStore:
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
         self._script = self.client.register_script(_INVALIDATE)
-        self._fallback = MemoryTokenStore()
+        self._fallback = MemoryTokenStore(timer=clock)
         self._state = threading.Lock()
         self._down_until = 0.0
         self._outage = False
-        after_fork(self)
+        self._outage_since = 0.0
+        self._fetched_at: Dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(prefix={self.prefix!r}, outage={self._outage})"
 
+    def __reduce__(self) -> Any:
+        """Reopened from its URL (or its client's connection settings) when loaded."""
+        target: Any = self._url
+        if target is None:
+            pool = getattr(self.client, "connection_pool", None)
+            kwargs = dict(getattr(pool, "connection_kwargs", {}))
+            target = _ClientSpec(kwargs)
+        options = {
+            "prefix": self.prefix,
+            "lock_ttl": self.lock_ttl,
+            "retry_interval": self.retry_interval,
+            "socket_timeout": self._socket_timeout,
+        }
+        return (_reopen, (target, options))
+
     def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
         self._state = threading.Lock()
         # Never talk over the parent's sockets: forget them (without closing the parent's).
         pool = getattr(self.client, "connection_pool", None)
@@ -106,6 +132,7 @@ class RedisTokenStore:
             self._down_until = time.monotonic() + self.retry_interval
             if not self._outage:
                 self._outage = True
+                self._outage_since = self.clock()
                 logger.warning(
                     "Redis unreachable (%s); tokens are kept in this process until it is back",
                     type(exc).__name__,
@@ -121,70 +148,142 @@ class RedisTokenStore:
     def _key(self, key: str) -> str:
         return f"{self.prefix}token:{hashed(key)}"
 
+    def _failure_key(self, key: str) -> str:
+        return f"{self.prefix}failure:{hashed(key)}"
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        """Run one Redis command; None (and outage bookkeeping) when Redis is unreachable."""
+        try:
+            result = action()
+        except self._errors as exc:
+            self._failed(exc)
+            raise _Down from None
+        self._succeeded()
+        return result
+
     # ---------------------------------------------------------------- TokenStore
 
     def get(self, key: str) -> Optional[Token]:
         if self._available():
             try:
-                raw = self.client.get(self._key(key))
-            except self._errors as exc:
-                self._failed(exc)
+                raw = self._call(lambda: self.client.get(self._key(key)))
+            except _Down:
+                pass
             else:
-                self._succeeded()
-                if raw is None:
-                    return None
-                try:
-                    return token_from_dict(json.loads(raw))
-                except ValueError:
-                    return None
+                return _decode(raw, token_from_dict)
         return self._fallback.get(key)
 
     def put(self, key: str, token: Token) -> None:
         self._fallback.put(key, token)  # warm for an outage
-        ttl_ms = int((token.keep_until - time.time()) * 1000)
+        self._fetched_at[key] = self.clock()
+        ttl_ms = int((token.keep_until - self.clock()) * 1000)
         if ttl_ms <= 0 or not self._available():
             return
         value = json.dumps({**token_to_dict(token), "digest": _digest(token)})
-        try:
-            self.client.set(self._key(key), value, px=ttl_ms)
-        except self._errors as exc:
-            self._failed(exc)
-        else:
-            self._succeeded()
+        with contextlib.suppress(_Down):
+            self._call(lambda: self.client.set(self._key(key), value, px=ttl_ms))
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._fallback.invalidate(key, token)
         if not self._available():
             return local
         try:
-            removed = self._script(keys=[self._key(key)], args=[_digest(token)])
-        except self._errors as exc:
-            self._failed(exc)
+            removed = self._call(
+                lambda: self._script(keys=[self._key(key)], args=[_digest(token)])
+            )
+        except _Down:
             return local
-        self._succeeded()
         return bool(removed)
 
+    def delete(self, key: str) -> None:
+        self._fallback.delete(key)
+        if self._available():
+            with contextlib.suppress(_Down):
+                self._call(lambda: self.client.delete(self._key(key), self._failure_key(key)))
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        if self._available():
+            try:
+                raw = self._call(lambda: self.client.get(self._failure_key(key)))
+            except _Down:
+                pass
+            else:
+                failure = _decode(raw, Failure.from_dict)
+                return failure if failure and failure.until_ts > self.clock() else None
+        return self._fallback.get_failure(key)
+
+    def put_failure(self, key: str, failure: Failure) -> None:
+        self._fallback.put_failure(key, failure)
+        ttl_ms = int((failure.until_ts - self.clock()) * 1000)
+        if ttl_ms <= 0 or not self._available():
+            return
+        value = json.dumps(failure.to_dict())
+        with contextlib.suppress(_Down):
+            self._call(lambda: self.client.set(self._failure_key(key), value, px=ttl_ms))
+
+    def may_refresh(self, key: str, token: Token) -> bool:
+        if not self._outage:
+            return True  # the token came from Redis: nobody else can have rotated it since
+        return self._fetched_at.get(key, float("-inf")) >= self._outage_since
+
+    def _clear_storage(self) -> None:
+        self._fallback._clear_storage()
+        if self._available():
+            with contextlib.suppress(_Down):
+                keys = self._call(lambda: list(self.client.scan_iter(match=self.prefix + "*")))
+                if keys:
+                    self._call(lambda: self.client.delete(*keys))
+
+    def _process_lock_factory(self) -> Callable[[str, bool, float], ContextManager[bool]]:
+        return self._redis_lock
+
     @contextlib.contextmanager
-    def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> Iterator[bool]:
-        started = time.monotonic()
-        with self._fallback.lock(key, blocking=blocking, timeout=timeout) as local:
-            if not local or not self._available():
-                yield local  # one thread per process; across processes only while Redis is up
-                return
-            lock = self.client.lock(
-                f"{self.prefix}lock:{hashed(key)}", timeout=self.lock_ttl, sleep=0.01
-            )
+    def _redis_lock(self, key: str, blocking: bool, timeout: float) -> Iterator[bool]:
+        if not self._available():
+            yield True  # across processes only while Redis is up
+            return
+        lock = self.client.lock(
+            f"{self.prefix}lock:{hashed(key)}", timeout=self.lock_ttl, sleep=0.01
+        )
+        try:
             try:
-                remaining = max(0.0, timeout - (time.monotonic() - started))
-                acquired = bool(lock.acquire(blocking=blocking, blocking_timeout=remaining))
-            except self._errors as exc:
-                self._failed(exc)
-                yield True  # Redis went away: the in-process lock is what we have
-                return
-            self._succeeded()
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    with contextlib.suppress(*self._errors):
-                        lock.release()  # it may have expired (lock_ttl): nothing to do then
+                acquired = bool(
+                    self._call(lambda: lock.acquire(blocking=blocking, blocking_timeout=timeout))
+                )
+            except _Down:
+                acquired = True  # Redis went away: the in-process lock is what we have
+            yield acquired
+        finally:
+            if getattr(lock.local, "token", None) is not None:  # ours, even if interrupted
+                with contextlib.suppress(*self._errors):
+                    lock.release()  # it may have expired (lock_ttl): nothing to do then
+
+
+class _Down(Exception):
+    """Redis did not answer (already logged and counted as an outage)."""
+
+
+class _ClientSpec:
+    """The connection settings of a given ``redis.Redis`` client, for pickling."""
+
+    def __init__(self, kwargs: Dict[str, Any]) -> None:
+        self.kwargs = {
+            k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))
+        }
+
+
+def _reopen(target: Any, options: Dict[str, Any]) -> RedisTokenStore:
+    if isinstance(target, _ClientSpec):
+        import redis
+
+        target = redis.Redis(**target.kwargs)
+    return RedisTokenStore(target, **options)
+
+
+def _decode(raw: Any, build: Callable[[Any], Any]) -> Any:
+    if raw is None:
+        return None
+    try:
+        return build(json.loads(raw))
+    except ValueError:
+        return None

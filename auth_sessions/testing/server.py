@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import json
 import secrets
@@ -33,6 +34,7 @@ FAULTS = (
     "missing_field",  # 200 with the token field left out
     "huge",  # 200 with a body over 1 MiB
     "delay",  # wait `delay` seconds, then answer normally
+    "hold",  # wait until the test sets `gate` (a threading.Event), then answer normally
     "drop",  # close the connection without answering
     "drop_mid",  # send the headers and half a body, then close
 )
@@ -63,6 +65,7 @@ class _Fault:
     retry_after: Optional[str] = None
     body: Any = None
     delay: float = 0.0
+    gate: Optional[threading.Event] = None
 
 
 @dataclass
@@ -137,6 +140,8 @@ class FakeVendors:
         }
         self.store = MemoryTokenStore(timer=clock)
         self._issued: Set[str] = set()
+        self.skew = 0.0
+        self.send_date = True
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -249,6 +254,14 @@ class FakeVendors:
         with self._lock:
             self._vendor("manis").manis_millis = unit == "ms"
 
+    def set_server_clock(self, skew: float = 0.0, *, send_date: bool = True) -> None:
+        """Make the fake's own clock ``skew`` seconds off: its ``Date`` header and the
+        absolute expiries it writes (Cair, Manis) move; the tokens' real lives do not.
+        ``send_date=False`` leaves the ``Date`` header out."""
+        with self._lock:
+            self.skew = float(skew)
+            self.send_date = send_date
+
     def revoke_tokens(self, vendor: Optional[str] = None) -> None:
         """Forget every access token issued (for ``vendor``, or all): they now get 401."""
         with self._lock:
@@ -293,16 +306,20 @@ class FakeVendors:
         retry_after: Optional[str] = None,
         body: Any = None,
         delay: float = 0.0,
+        gate: Optional[threading.Event] = None,
     ) -> None:
         """Make the next ``count`` token (or refresh) requests to ``vendor`` misbehave.
 
         ``kind`` is one of :data:`FAULTS`. For ``"status"``, ``body`` replaces the vendor's
-        error body.
+        error body. For ``"hold"``, the answer waits until ``gate`` is set (or the fake
+        stops): a window the test opens and closes itself, not a timing guess.
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
+        if kind == "hold" and gate is None:
+            raise ValueError("a 'hold' fault needs gate=threading.Event()")
         with self._lock:
-            fault = _Fault(kind, status, retry_after, body, delay)
+            fault = _Fault(kind, status, retry_after, body, delay, gate)
             self._vendor(vendor).faults.extend([fault] * count)
 
     def counts(self, vendor: str) -> Counters:
@@ -372,9 +389,11 @@ class FakeVendors:
         self._issued.add(token)
         if refresh:
             self._issued.add(refresh)
-        body = state.spec.token_body(token, now, expires, refresh, refresh_expires)
+        skew = self.skew
+        shifted = None if refresh_expires is None else refresh_expires + skew
+        body = state.spec.token_body(token, now + skew, expires + skew, refresh, shifted)
         if name == "manis" and not state.manis_millis:
-            body["expiresAt"] = int(expires)
+            body["expiresAt"] = int(expires + skew)
         return body
 
     def handle_token(
@@ -398,13 +417,15 @@ class FakeVendors:
                     if body is None:
                         body = spec.error_body(fault.status, "injected fault")
                     return fault.status, headers, body
-                if fault.kind != "delay":
+                if fault.kind not in ("delay", "hold"):
                     return 200, {}, fault
-                delay = fault.delay
+                delay, gate = fault.delay, fault.gate
             else:
-                delay = 0.0
+                delay, gate = 0.0, None
         if delay:
             self._stopping.wait(delay)
+        while gate is not None and not gate.wait(0.05) and not self._stopping.is_set():
+            pass  # held until the test opens the gate (checking for stop() meanwhile)
         with self._lock:
             now = self.clock()
             try:
@@ -529,6 +550,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def send_response(self, code: int, message: Optional[str] = None) -> None:
+        """As the stdlib does, but ``Date`` comes from the fake's (possibly skewed) clock."""
+        fake = self.server.fake
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        if fake.send_date:
+            self.send_header("Date", email.utils.formatdate(fake.clock() + fake.skew, usegmt=True))
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

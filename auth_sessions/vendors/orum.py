@@ -15,10 +15,11 @@ class OrumAuth(TokenAuth):
 
     Sends ``Orum-Version: v2022-09-21`` unless the caller sets its own (``headers=``, the
     session's headers, or the request's). Bad credentials (400/401/403) are never retried:
-    Orum firewalls clients that hammer its token endpoint.
+    Orum firewalls clients that hammer its token endpoint. Its 429 answers may say when to
+    come back in ``X-Retry-In`` instead of ``Retry-After``.
     """
 
     vendor = "orum"
     environments = {"production": "https://api.orum.io", "sandbox": "https://api-sandbox.orum.io"}
-    wire = WireFormat()
+    wire = WireFormat(retry_after_headers=("X-Retry-In",))
     default_headers = {"Orum-Version": ORUM_VERSION}

@@ -75,7 +75,8 @@ def test_401_tries_refresh_first(fake_vendor) -> None:  # type: ignore[no-untype
 def test_no_sandbox_host() -> None:
     with pytest.raises(
         ConfigurationError,
-        match="no sandbox base URL is published for cair; pass base_url= or set CAIR_BASE_URL",
+        match="no sandbox base URL is published for cair; pass base_url= or set CAIR_BASE_URL "
+        r"\(chosen by environment=\)",
     ):
         auth_sessions.for_vendor("cair", client_id="a", client_secret="b", environment="sandbox")
     session = auth_sessions.for_vendor(

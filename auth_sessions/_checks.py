@@ -1,0 +1,98 @@
+"""Construction-time checks of credentials and options: a clear ``ConfigurationError`` that
+names the setting — never its value — instead of a failure at the first request."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from ._http import RetryPolicy
+from .errors import ConfigurationError
+from .tokens import Secret
+
+__all__ = ["check_auth_options", "check_credentials", "check_timeout"]
+
+
+def _fail(vendor: str, message: str) -> ConfigurationError:
+    return ConfigurationError(f"{vendor}: {message}", vendor=vendor)
+
+
+def check_credential(vendor: str, value: Optional[str], setting: str, *, header: bool) -> None:
+    """Refuse an empty value, surrounding whitespace, control characters, and (for vendors
+    that send credentials in headers) characters a header cannot carry."""
+    if not value:
+        raise _fail(vendor, f"{setting} is required")
+    if value != value.strip():
+        raise _fail(vendor, f"{setting} has leading or trailing whitespace (a copied value?)")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise _fail(vendor, f"{setting} contains a control character")
+    if header:
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _fail(
+                vendor, f"{setting} has characters an HTTP header cannot carry"
+            ) from None
+
+
+def check_credentials(
+    vendor: str,
+    client_id: Optional[str],
+    secret: Optional[Secret],
+    *,
+    header: bool,
+    id_setting: str = "client_id",
+    secret_setting: str = "client_secret",
+) -> None:
+    """Both credentials, checked as :func:`check_credential` says."""
+    if client_id is not None and not isinstance(client_id, str):
+        raise _fail(vendor, f"{id_setting} must be a string")
+    check_credential(vendor, client_id, id_setting, header=header)
+    check_credential(vendor, secret.reveal() if secret else None, secret_setting, header=header)
+
+
+def _positive(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def check_timeout(vendor: str, value: Any, setting: str, *, optional: bool) -> None:
+    """A finite positive number of seconds, or a (connect, read) pair of them."""
+    if value is None and optional:
+        return
+    if isinstance(value, tuple) and len(value) == 2 and all(_positive(v) for v in value):
+        return
+    if _positive(value):
+        return
+    raise _fail(
+        vendor,
+        f"{setting} must be a finite number of seconds > 0 or a (connect, read) pair of them"
+        + (", or None" if optional else ""),
+    )
+
+
+def check_auth_options(
+    vendor: str,
+    leeway: Any,
+    timeout: Any,
+    retry: Any,
+    token_deadline: Any,
+    cooldown: Any,
+    background: Any,
+) -> None:
+    """The options every auth class takes."""
+    if leeway is not None and not (_positive(leeway) or leeway == 0):
+        raise _fail(vendor, "leeway must be a finite number >= 0 or None")
+    check_timeout(vendor, timeout, "token timeout", optional=False)
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise _fail(vendor, "retry must be a RetryPolicy or None")
+    if not _positive(token_deadline):
+        raise _fail(vendor, "token_deadline must be a finite number of seconds > 0")
+    if not (_positive(cooldown) or cooldown == 0) or isinstance(cooldown, bool):
+        raise _fail(vendor, "cooldown must be a finite number of seconds >= 0")
+    if not isinstance(background, bool):
+        raise _fail(vendor, "background must be True or False")

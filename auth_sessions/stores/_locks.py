@@ -1,0 +1,135 @@
+"""Per-key locks for the stores: created on demand, dropped when unused, interrupt-safe.
+
+Thread-safety: every method may be called from any thread.
+
+Why not ``acquire()`` then ``try``: on CPython a signal handler (SIGALRM, a Celery time
+limit, Ctrl-C) can raise between ``acquire()`` returning and the next statement. Each key's
+lock is an ``RLock``, whose owner the interpreter records inside ``acquire()`` itself, so
+whichever statement an exception interrupts, the cleanup asks the lock whether this thread
+holds it and releases it if so. ``tests/stores/test_interrupts.py`` fires SIGALRM at random
+offsets to show it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, ContextManager, Dict, Optional
+
+__all__ = ["KeyedLocks", "LockHold"]
+
+
+class _Entry:
+    __slots__ = ("lock", "refs")
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.refs = 0
+
+
+class KeyedLocks:
+    """One lock per key, existing only while some thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._entries: Dict[str, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def reset(self) -> None:
+        """Forget every lock (in a forked child: the parent's holders do not exist there)."""
+        self._mutex = threading.Lock()
+        self._entries = {}
+
+    def _ref(self, key: str) -> _Entry:
+        with self._mutex:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+            entry.refs += 1
+            return entry
+
+    def _unref(self, key: str, entry: _Entry) -> None:
+        with self._mutex:
+            entry.refs -= 1
+            if entry.refs <= 0 and self._entries.get(key) is entry:
+                del self._entries[key]
+
+
+class LockHold:
+    """``with`` section holding a key's thread lock, then ``process_lock(key, ...)``'s,
+    under one timeout budget; yields whether both were taken. Not reentrant: a thread that
+    already holds the key gets False rather than a deadlock."""
+
+    __slots__ = ("_blocking", "_entry", "_key", "_locks", "_outer", "_process", "_timeout")
+
+    def __init__(
+        self,
+        locks: KeyedLocks,
+        key: str,
+        process_lock: Optional[Callable[[str, bool, float], ContextManager[bool]]],
+        blocking: bool,
+        timeout: float,
+    ) -> None:
+        self._locks = locks
+        self._key = key
+        self._outer = process_lock
+        self._blocking = blocking
+        self._timeout = timeout
+        self._entry: Optional[_Entry] = None
+        self._process: Optional[ContextManager[bool]] = None
+
+    def __enter__(self) -> bool:
+        started = time.monotonic()
+        try:
+            entry = self._entry = self._locks._ref(self._key)
+            if entry.lock._is_owned():  # type: ignore[attr-defined]
+                # this thread holds it already (an outer section): refuse, do not deadlock,
+                # and leave the outer section's hold alone
+                self._entry = None
+                self._locks._unref(self._key, entry)
+                return False
+            if self._blocking:
+                got = entry.lock.acquire(True, max(0.0, self._timeout))
+            else:
+                got = entry.lock.acquire(False)
+            if not got:
+                self._release()
+                return False
+            if self._outer is None:
+                return True
+            remaining = max(0.0, self._timeout - (time.monotonic() - started))
+            self._process = self._outer(self._key, self._blocking, remaining)
+            if not self._process.__enter__():
+                self._release()
+                return False
+            return True
+        except BaseException:
+            self._release()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        """Release whatever this section holds; safe to call again."""
+        process, self._process = self._process, None
+        try:
+            if process is not None:
+                process.__exit__(None, None, None)
+        finally:
+            entry, self._entry = self._entry, None
+            if entry is not None:
+                if entry.lock._is_owned():  # type: ignore[attr-defined]
+                    entry.lock.release()
+                self._locks._unref(self._key, entry)
+
+    def __del__(self) -> None:
+        # Last resort: a section abandoned between __enter__ and the with body (an exception
+        # in that gap) is released when the interpreter drops it, in the thread that held it.
+        if self._entry is not None or self._process is not None:
+            try:
+                self._release()
+            except Exception:  # noqa: S110 - nothing useful to do in a finaliser
+                pass
