@@ -30,9 +30,7 @@ def check_credential(vendor: str, value: Optional[str], setting: str, *, header:
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
-            raise _fail(
-                vendor, f"{setting} has characters an HTTP header cannot carry"
-            ) from None
+            raise _fail(vendor, f"{setting} has characters an HTTP header cannot carry") from None
 
 
 def check_credentials(

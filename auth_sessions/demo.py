@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Tuple
 
-from .sessions import VendorSession
+from .sessions import VendorSession, vendor_names
 from .testing import FakeVendors, ManualClock
 
 __all__ = ["run_demo"]
-
-DEMO_VENDORS = ("sohar", "cair", "orum", "cobee", "manis", "oauth2")
 
 
 def _steps(fake: FakeVendors, clock: ManualClock, vendor: str, session: VendorSession) -> List[Any]:
@@ -55,7 +53,7 @@ def run_demo() -> List[Dict[str, Any]]:
     clock = ManualClock()
     rows: List[Dict[str, Any]] = []
     with FakeVendors(clock=clock) as fake:
-        for vendor in DEMO_VENDORS:
+        for vendor in [name for name in vendor_names() if name in fake.vendors()]:
             with fake.session(vendor) as session:
                 for step, action, expected in _steps(fake, clock, vendor, session):
                     status, result = action()

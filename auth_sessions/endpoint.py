@@ -109,7 +109,7 @@ class Transport:
     def of(cls, session: requests.Session) -> Transport:
         """The transport settings of ``session`` as they are now."""
         return cls(
-            verify=session.verify,
+            verify=True if session.verify is None else session.verify,
             cert=session.cert,
             proxies=dict(session.proxies or {}),
             trust_env=session.trust_env,

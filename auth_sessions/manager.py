@@ -23,6 +23,7 @@ hot path, is an immutable value read without a lock.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import logging
 import os
 import threading
@@ -186,10 +187,8 @@ class TokenManager:
         flight = self._flight
         if flight is None:
             return True
-        try:
+        with contextlib.suppress(AuthError):  # ended in failure, or timed out: .done tells
             self._wait(flight, timeout)
-        except AuthError:
-            pass  # it ended in failure, or the wait timed out: flight.done tells
         return flight.done and self._flight is None
 
     def forget(self) -> None:
@@ -221,9 +220,9 @@ class TokenManager:
 
     def _check_failure(self, now: float, snap: Optional[Snapshot]) -> None:
         failure = self._failure
-        if failure is not None and now < failure.until_ts:
-            if snap is None or now >= snap.must_renew_at:
-                raise self._error(failure, now)
+        usable = snap is not None and now < snap.must_renew_at
+        if failure is not None and now < failure.until_ts and not usable:
+            raise self._error(failure, now)
 
     def _error(self, failure: Failure, now: float) -> AuthError:
         until = datetime.fromtimestamp(failure.until_ts, tz=timezone.utc)
@@ -299,7 +298,9 @@ class TokenManager:
                 self.snap = snap
             elif held is not None and self.clock() < held.must_renew_at:
                 # a failed early renewal: the current token serves until the mandatory point
-                self.snap = Snapshot(held.token, held.header, held.must_renew_at, held.must_renew_at)
+                self.snap = Snapshot(
+                    held.token, held.header, held.must_renew_at, held.must_renew_at
+                )
             waiters, flight.waiters = flight.waiters, []
         for waiter in waiters:
             waiter.release()
@@ -334,7 +335,9 @@ class TokenManager:
                     return snap  # another thread or process renewed it
                 if snap.header == flight.stale and store.invalidate(key, current):
                     logger.info(
-                        "%s: token for client %s invalidated after a 401", self.vendor, self.client_id
+                        "%s: token for client %s invalidated after a 401",
+                        self.vendor,
+                        self.client_id,
                     )
             held = current if current is not None else (self.snap.token if self.snap else None)
             refresh = (
@@ -365,7 +368,9 @@ class TokenManager:
     def _remember(self, exc: AuthError, now: float) -> AuthError:
         """Failure memory: a refusal, or a server's ``Retry-After``, holds the key back."""
         if isinstance(exc, InvalidCredentials):
-            failure = Failure("refused", str(exc), now + self.policy.cooldown, exc.status_code, exc.url)
+            failure = Failure(
+                "refused", str(exc), now + self.policy.cooldown, exc.status_code, exc.url
+            )
         elif exc.retry_at is not None:
             failure = Failure("unavailable", str(exc), exc.retry_at, exc.status_code, exc.url)
         else:
@@ -436,7 +441,7 @@ def manager_for(
     return manager
 
 
-def managers_of(store: TokenStore) -> List[TokenManager]:
+def managers_of(store: object) -> List[TokenManager]:
     """The live managers using ``store`` (cache control: a store's ``clear()``)."""
     with _registry_lock:
         return [m for m in list(_registry.values()) if m.store is store]
@@ -451,4 +456,3 @@ def _reset_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_in_child)
-

@@ -111,9 +111,7 @@ class VendorSession(requests.Session):
         self.retries = _retry_policy(retries)
         self.headers.update(auth.headers)
         if self.retries is not None:
-            adapter = HTTPAdapter(
-                max_retries=self.retries.build(auth.wire.retry_after_headers)
-            )
+            adapter = HTTPAdapter(max_retries=self.retries.build(auth.wire.retry_after_headers))
             self.mount("https://", adapter)
             self.mount("http://", adapter)
         auth.bind(self)
@@ -122,7 +120,7 @@ class VendorSession(requests.Session):
         return f"VendorSession(vendor={self.vendor!r}, base_url={self.base_url!r})"
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
+        super().__setstate__(state)  # type: ignore[misc]
         if isinstance(self.auth, TokenAuth):
             self.auth.bind(self)
 
@@ -147,7 +145,7 @@ class VendorSession(requests.Session):
 
     def __copy__(self) -> VendorSession:
         clone = type(self).__new__(type(self))
-        clone.__setstate__(self.__getstate__())
+        clone.__setstate__(self.__getstate__())  # type: ignore[attr-defined]
         return clone
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sys
 
+from auth_sessions import vendor_names
 from auth_sessions.testing import FakeVendors
+from auth_sessions.testing._vendors import SPECS
 from auth_sessions.testing.soak import run_soak
 
-VENDORS = ("sohar", "cair", "orum", "cobee", "manis", "oauth2")
+VENDORS = tuple(name for name in vendor_names() if name in SPECS)
 
 
 def main(per_thread: int) -> int:

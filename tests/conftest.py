@@ -7,10 +7,13 @@ from typing import Iterator, Tuple
 
 import pytest
 
-from auth_sessions import RetryPolicy
+from auth_sessions import RetryPolicy, vendor_class, vendor_names
 from auth_sessions.testing import FakeVendors, ManualClock
+from auth_sessions.testing._vendors import SPECS
 
-VENDORS = ("sohar", "cair", "orum", "cobee", "manis", "oauth2")
+# Every registered vendor the fake can play: a new vendor joins by its module and its fake.
+VENDORS = tuple(name for name in vendor_names() if name in SPECS)
+PUBLISHED = tuple(v for v in VENDORS if vendor_class(v).environments)  # not the generic one
 
 # Fault tests need no real waiting: retries happen at once.
 NO_WAIT = RetryPolicy(total=2, backoff_factor=0.0, max_retry_after=0.0)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import threading
 import json
 import logging
+import threading
 
 import pytest
 import requests

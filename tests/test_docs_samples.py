@@ -12,6 +12,8 @@ from auth_sessions import TokenResponseError
 from auth_sessions.sessions import _REGISTRY
 from auth_sessions.testing import FakeVendors
 
+from .conftest import PUBLISHED
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -29,7 +31,7 @@ def all_samples() -> List[Tuple[str, int]]:
 
 @pytest.fixture
 def vendor_env(fake_vendor: FakeVendors, monkeypatch: pytest.MonkeyPatch) -> FakeVendors:
-    for vendor in ("sohar", "cair", "orum", "cobee", "manis"):
+    for vendor in PUBLISHED:
         client_id, secret = fake_vendor.credentials(vendor)
         monkeypatch.setenv(f"{vendor.upper()}_CLIENT_ID", client_id)
         monkeypatch.setenv(f"{vendor.upper()}_CLIENT_SECRET", secret)
@@ -64,7 +66,7 @@ def test_adding_a_vendor_sample_behaves() -> None:
         assert endpoint.token_request().data == {"user": "me", "pass": "s3cret"}
         body = {"data": {"jwt": "x", "validUntil": "2030-01-01T00:00:00Z"}}
         assert endpoint.parse(body, 1.8e9).expires_at.year == 2030
-        with pytest.raises(TokenResponseError, match="acme: token endpoint .* 'validUntil'"):
+        with pytest.raises(TokenResponseError, match=r"acme: token endpoint .* 'validUntil'"):
             endpoint.token_from_response({"data": {"jwt": "x"}}, 1.8e9)
     finally:
         _REGISTRY.pop("acme", None)

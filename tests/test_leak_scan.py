@@ -36,10 +36,9 @@ def _flows(fake: FakeVendors, vendor: str, seen: List[object]) -> None:
     secret = fake.credentials(vendor)[1]
     fake.revoke_tokens(vendor)
     echo = {"message": f"token {token} refused for secret {secret}", "error": token}
-    # (Cair tries its refresh grant first, then /api/token: both echo)
-    fake.inject_token_fault(
-        vendor, "status", status=401, body=echo, count=2 if vendor == "cair" else 1
-    )
+    # (a vendor with a refresh grant tries it first, then client credentials: both echo)
+    refreshing = session.auth.wire.refresh_path is not None
+    fake.inject_token_fault(vendor, "status", status=401, body=echo, count=2 if refreshing else 1)
     failures: List[BaseException] = []
     for call in (
         lambda: session.get("/echo"),

@@ -56,10 +56,9 @@ def vendor_shaped(vendor: str) -> st.SearchStrategy[Any]:
 
 
 def _auth(vendor: str) -> auth_sessions.TokenAuth:
-    extra = {"token_url": "https://idp.example.com/token"} if vendor == "oauth2" else {}
-    return auth_sessions.vendor_class(vendor)(
-        "id", "secret", base_url="https://api.example.com", **extra
-    )
+    cls = auth_sessions.vendor_class(vendor)
+    extra = {} if cls.environments else {"token_url": "https://idp.example.com/token"}
+    return cls("id", "secret", base_url="https://api.example.com", **extra)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -12,6 +12,7 @@ offsets to show it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any, Callable, ContextManager, Dict, Optional
@@ -129,7 +130,5 @@ class LockHold:
         # Last resort: a section abandoned between __enter__ and the with body (an exception
         # in that gap) is released when the interpreter drops it, in the thread that held it.
         if self._entry is not None or self._process is not None:
-            try:
+            with contextlib.suppress(Exception):  # nothing useful to do in a finaliser
                 self._release()
-            except Exception:  # noqa: S110 - nothing useful to do in a finaliser
-                pass

@@ -170,7 +170,8 @@ class RedisTokenStore(BaseTokenStore):
             except _Down:
                 pass
             else:
-                return _decode(raw, token_from_dict)
+                token: Optional[Token] = _decode(raw, token_from_dict)
+                return token
         return self._fallback.get(key)
 
     def put(self, key: str, token: Token) -> None:
@@ -188,9 +189,7 @@ class RedisTokenStore(BaseTokenStore):
         if not self._available():
             return local
         try:
-            removed = self._call(
-                lambda: self._script(keys=[self._key(key)], args=[_digest(token)])
-            )
+            removed = self._call(lambda: self._script(keys=[self._key(key)], args=[_digest(token)]))
         except _Down:
             return local
         return bool(removed)
@@ -267,7 +266,7 @@ class _ClientSpec:
     """The connection settings of a given ``redis.Redis`` client, for pickling."""
 
     def __init__(self, kwargs: Dict[str, Any]) -> None:
-        self.kwargs = {
+        self.kwargs: Dict[str, Any] = {
             k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))
         }
 

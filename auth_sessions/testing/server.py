@@ -205,6 +205,10 @@ class FakeVendors:
         """The full token endpoint URL of ``vendor``."""
         return self.base_url(vendor) + self._vendor(vendor).spec.token_path
 
+    def vendors(self) -> List[str]:
+        """The vendor names this fake serves."""
+        return list(self._vendors)
+
     def credentials(self, vendor: str) -> Tuple[str, str]:
         """The (client_id, client_secret) the fake accepts for ``vendor``."""
         state = self._vendor(vendor)

@@ -81,15 +81,16 @@ class OAuth2Endpoint(TokenEndpoint):
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
         }
+        extra: Dict[str, Any] = dict(self.extra_params)
         if self.client_auth == "basic":
-            body = client.prepare_request_body(scope=self.scope, **self.extra_params)
+            body = client.prepare_request_body(scope=self.scope, **extra)
             headers["Authorization"] = "Basic " + self._basic()
         else:
             body = client.prepare_request_body(
                 scope=self.scope,
                 include_client_id=True,
                 client_secret=self.client_secret.reveal(),
-                **self.extra_params,
+                **extra,
             )
         return TokenRequest(self.token_url, data=body, headers=headers)
 

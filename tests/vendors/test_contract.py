@@ -10,7 +10,7 @@ import auth_sessions
 from auth_sessions import InvalidCredentials, TokenAuth, TokenEndpointError, TokenResponseError
 from auth_sessions.testing import FakeVendors
 
-from ..conftest import NO_WAIT, VENDORS
+from ..conftest import NO_WAIT, PUBLISHED, VENDORS
 
 ERROR_TEXT = {
     "sohar": "invalid_request_error",
@@ -101,7 +101,7 @@ def test_no_secret_in_any_log_record(
         assert secret not in text
 
 
-@pytest.mark.parametrize("vendor", ["sohar", "cair", "orum", "cobee", "manis"])
+@pytest.mark.parametrize("vendor", PUBLISHED)
 def test_published_base_urls(vendor: str) -> None:
     cls = auth_sessions.vendor_class(vendor)
     for environment, url in cls.environments.items():
