@@ -324,11 +324,10 @@ class TokenManager:
                     url=self.url,
                 )
             now = self.clock()
-            failure = store.get_failure(key)
+            current, failure = store.load(key)
             if failure is not None and now < failure.until_ts:
                 self._failure = failure
                 raise self._error(failure, now)
-            current = store.get(key)
             if current is not None:
                 snap = self.snapshot_for(current)
                 if snap.header != flight.stale and now < snap.renew_at:

@@ -4,14 +4,24 @@ A store is storage plus a lock. ``BaseTokenStore`` brings the lock (per-key, dro
 unused, interrupt-safe; then the store's cross-process lock, under one timeout budget), fork
 hygiene, the injectable clock, copy semantics and cache control. A new store subclasses it
 and writes only its storage primitives: ``get``, ``put``, ``invalidate`` (compare-and-delete),
-``delete``, ``get_failure``, ``put_failure``, ``_clear_storage`` — plus ``_process_lock`` if
-processes share it.
+``delete``, ``get_failure``, ``put_failure``, ``_clear_storage`` — plus
+``_process_lock_factory`` if processes share it, and ``load`` if it can read a token and a
+failure in one round trip.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, ContextManager, Dict, Optional, Protocol, runtime_checkable
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Optional,
+    Protocol,
+    Tuple,
+    runtime_checkable,
+)
 
 from ..tokens import Failure, Token
 from ._common import after_fork
@@ -59,6 +69,10 @@ class TokenStore(Protocol):
         """Remember ``failure`` for ``key`` until ``failure.until_ts``."""
         ...
 
+    def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
+        """``(get(key), get_failure(key))`` — in one round trip where the store can."""
+        ...
+
     def may_refresh(self, key: str, token: Token) -> bool:
         """Whether ``token``'s refresh token may be presented: False when another process
         could have rotated it already (a shared store during an outage)."""
@@ -104,6 +118,9 @@ class BaseTokenStore:
 
     def may_refresh(self, key: str, token: Token) -> bool:
         return True
+
+    def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
+        return self.get(key), self.get_failure(key)  # type: ignore[attr-defined]
 
     def clear(self) -> None:
         """Forget every token and failure, here and in every open session using this store."""

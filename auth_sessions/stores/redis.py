@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Union
+from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
 from ..tokens import Failure, Token
@@ -173,6 +173,20 @@ class RedisTokenStore(BaseTokenStore):
                 token: Optional[Token] = _decode(raw, token_from_dict)
                 return token
         return self._fallback.get(key)
+
+    def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
+        if self._available():
+            try:
+                raw = self._call(lambda: self.client.mget([self._key(key), self._failure_key(key)]))
+            except _Down:
+                pass
+            else:
+                token: Optional[Token] = _decode(raw[0], token_from_dict)
+                failure: Optional[Failure] = _decode(raw[1], Failure.from_dict)
+                if failure is not None and failure.until_ts <= self.clock():
+                    failure = None
+                return token, failure
+        return self._fallback.load(key)
 
     def put(self, key: str, token: Token) -> None:
         self._fallback.put(key, token)  # warm for an outage

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..auth import TokenAuth
 from ..sessions import VendorSession, for_vendor
@@ -87,6 +87,8 @@ class _Vendor:
     token_log: Deque[str] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
     fail_every: Optional[Tuple[int, int]] = None
     seen_ids: Set[str] = field(default_factory=set)
+    grant: Optional[Callable[[str], str]] = None
+    scopes: Dict[str, str] = field(default_factory=dict)
 
 
 class FakeVendors:
@@ -105,6 +107,7 @@ class FakeVendors:
         token_lifetime: seconds an access token lives (per vendor: :meth:`set_lifetime`).
         refresh_lifetime: seconds a Cair refresh token lives.
         tls: (certfile, keyfile) to serve https instead of http.
+        client_ca: with ``tls``, require a client certificate signed by this CA file (mTLS).
 
     Example:
         >>> from auth_sessions.testing import FakeVendors
@@ -121,11 +124,13 @@ class FakeVendors:
         *,
         clock: Callable[[], float] = time.time,
         tls: Optional[Tuple[str, str]] = None,
+        client_ca: Optional[str] = None,
         token_lifetime: float = 3600.0,
         refresh_lifetime: float = 86400.0,
     ) -> None:
         self.clock = clock
         self._tls = tls
+        self._client_ca = client_ca
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._vendors: Dict[str, _Vendor] = {
@@ -156,6 +161,9 @@ class FakeVendors:
         if self._tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self._tls)
+            if self._client_ca is not None:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(self._client_ca)
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-vendors"
@@ -380,7 +388,15 @@ class FakeVendors:
                 return state, path[len(prefix) :] or "/"
         return None, path
 
-    def _issue(self, state: _Vendor, now: float, with_refresh: bool) -> Dict[str, Any]:
+    def grant_scope(self, vendor: str, rule: Optional[Callable[[str], str]]) -> None:
+        """Answer token requests with a ``scope`` field: ``rule(asked scope)`` (narrow or
+        widen it, as RFC 6749 section 3.3 lets a server). None: no scope field."""
+        with self._lock:
+            self._vendor(vendor).grant = rule
+
+    def _issue(
+        self, state: _Vendor, now: float, with_refresh: bool, asked: str = ""
+    ) -> Dict[str, Any]:
         name = state.spec.name
         token = f"{name}-at-{secrets.token_urlsafe(18)}"
         expires = now + state.lifetime
@@ -398,6 +414,8 @@ class FakeVendors:
         body = state.spec.token_body(token, now + skew, expires + skew, refresh, shifted)
         if name == "manis" and not state.manis_millis:
             body["expiresAt"] = int(expires + skew)
+        if state.grant is not None:
+            body["scope"] = state.scopes[token] = state.grant(asked)
         return body
 
     def handle_token(
@@ -442,7 +460,8 @@ class FakeVendors:
             except Reject as rejected:
                 state.counters.token_rejected += 1
                 return rejected.status, {}, rejected.body
-            return 200, {}, self._issue(state, now, spec.refresh_path is not None)
+            asked = " ".join(parse_qs(req.body.decode("utf-8", "replace")).get("scope", []))
+            return 200, {}, self._issue(state, now, spec.refresh_path is not None, asked)
 
     def _check_refresh(self, state: _Vendor, req: Incoming, now: float) -> None:
         spec = state.spec
@@ -510,6 +529,7 @@ class FakeVendors:
             "path": path,
             "body_sha256": digest,
             "body_length": len(req.body),
+            "scope": state.scopes.get(token or ""),
         }
         return 200, {}, echo
 
