@@ -34,8 +34,8 @@ def make_pki(folder: Path) -> Pki:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make test certificates")
     ca_key, ca = folder / "ca.key", folder / "ca.pem"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-             "-keyout", str(ca_key), "-out", str(ca), "-subj", "/CN=auth-sessions test CA")  # fmt: skip
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout",
+             str(ca_key), "-out", str(ca), "-subj", "/CN=auth-sessions test CA")  # fmt: skip
     pairs = {}
     for name, subject, ext in (
         ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1"),
@@ -47,7 +47,8 @@ def make_pki(folder: Path) -> Pki:
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
                  "-subj", subject)  # fmt: skip
         _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
-                 "-CAcreateserial", "-days", "1", "-out", str(cert), "-extfile", str(extfile))  # fmt: skip
+                 "-CAcreateserial", "-days", "1", "-out", str(cert),
+                 "-extfile", str(extfile))  # fmt: skip
         pairs[name] = (str(cert), str(key))
     return Pki(str(ca), pairs["server"], pairs["client"])
 

@@ -103,5 +103,5 @@ def test_oauthlib_refusal_keeps_its_own_words(fake_vendor: FakeVendors) -> None:
     body = {"error": "invalid_scope", "error_description": "scope nonsense is unknown"}
     fake_vendor.inject_token_fault("oauth2", "body", body=body)
     session = fake_vendor.session("oauth2", scope="nonsense")
-    with pytest.raises(TokenResponseError, match="invalid_scope.*scope nonsense is unknown"):
+    with pytest.raises(TokenResponseError, match=r"invalid_scope.*scope nonsense is unknown"):
         session.get("/a")
