@@ -29,7 +29,7 @@ from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenAuth", "call_budget"]
+__all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenAuth", "call_context"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,10 @@ Timeout = Union[float, Tuple[float, float]]
 ENV_SETTING = "environment= or {}_ENVIRONMENT"
 """How messages name the environment setting; the factory narrows it to the one used."""
 
-call_budget = threading.local()
-"""``call_budget.seconds``: how long the current call may wait for a token (set by
-:class:`~auth_sessions.VendorSession` from the call's timeout; unset: the token deadline)."""
+call_context = threading.local()
+"""What :class:`~auth_sessions.VendorSession` tells its auth about the call in progress in
+this thread: ``.seconds``, how long it may wait for a token (from the call's timeout; unset:
+the token deadline), and ``.session``, whose transport token calls then use."""
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -233,8 +234,10 @@ class TokenAuth(requests.auth.AuthBase):
         if self._token_session is not None:
             transport = Transport(session=self._token_session)
         else:
-            bound = self._bound() if self._bound is not None else None
-            transport = Transport.of(bound) if bound is not None else Transport()
+            caller = getattr(call_context, "session", None)
+            if caller is None or caller.auth is not self:
+                caller = self._bound() if self._bound is not None else None
+            transport = Transport.of(caller) if caller is not None else Transport()
         endpoint, clock = self.endpoint, self._clock
 
         def fetch(current: Optional[Token], refresh: bool, deadline: float) -> Token:
@@ -246,7 +249,7 @@ class TokenAuth(requests.auth.AuthBase):
 
     def _budget(self, timeout: Any = None) -> float:
         if timeout is None:
-            timeout = getattr(call_budget, "seconds", None)
+            timeout = getattr(call_context, "seconds", None)
         if isinstance(timeout, tuple):
             parts = [p for p in timeout if p is not None]
             timeout = sum(parts) if len(parts) == len(timeout) else None

@@ -244,9 +244,21 @@ class TokenManager:
             flight = self._flight
             if flight is not None and time.monotonic() < flight.deadline + _GRACE:
                 return flight
-            flight = self._flight = _Flight(stale, deadline)
-        if not _spawn(self._run, flight, fetch):
-            self._run(flight, fetch)  # no thread can start here: fetch inline
+            flight = _Flight(stale, deadline)
+            thread = threading.Thread(target=self._run, args=(flight, fetch))
+            thread.name, thread.daemon = "auth-sessions-fetch", True
+            try:
+                self._flight = flight
+                thread.start()
+                spawned = True
+            except RuntimeError:  # "can't start new thread" (uWSGI without threads, limits)
+                spawned = False
+            except BaseException:  # interrupted: never leave a flight that nobody runs
+                if not thread.is_alive() and not flight.done and self._flight is flight:
+                    self._flight = None
+                raise
+        if not spawned:
+            self._run(flight, fetch)  # fetch inline, in this thread
         return flight
 
     def _wait(self, flight: _Flight, budget: float) -> Snapshot:
@@ -388,16 +400,6 @@ class TokenManager:
     def _after_fork_in_child(self) -> None:
         self._mutex = threading.Lock()
         self._flight = None  # its thread does not exist here
-
-
-def _spawn(target: Callable[..., None], *args: Any) -> bool:
-    try:
-        thread = threading.Thread(target=target, args=args, name="auth-sessions-fetch")
-        thread.daemon = True
-        thread.start()
-    except RuntimeError:  # "can't start new thread" (uWSGI without threads, limits)
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------- the registry

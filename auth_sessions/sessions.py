@@ -13,7 +13,7 @@ from requests.adapters import HTTPAdapter
 from ._checks import check_credential, check_timeout
 from ._http import API_RETRIES, RetryPolicy
 from ._urls import join_url
-from .auth import DEFAULT_TOKEN_TIMEOUT, ENV_SETTING, TokenAuth, call_budget
+from .auth import DEFAULT_TOKEN_TIMEOUT, ENV_SETTING, TokenAuth, call_context
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -121,8 +121,8 @@ class VendorSession(requests.Session):
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         super().__setstate__(state)  # type: ignore[misc]
-        if isinstance(self.auth, TokenAuth):
-            self.auth.bind(self)
+        if isinstance(self.auth, TokenAuth) and self.auth._bound is None:
+            self.auth.bind(self)  # an unpickled auth: this session is its home
 
     def request(  # type: ignore[override]
         self, method: str, url: Union[str, bytes], *args: Any, **kwargs: Any
@@ -131,12 +131,14 @@ class VendorSession(requests.Session):
             url = url.decode("utf-8")
         url = join_url(self.base_url, url)
         timeout = args[_TIMEOUT_ARG] if len(args) > _TIMEOUT_ARG else kwargs.get("timeout")
-        previous = getattr(call_budget, "seconds", None)
-        call_budget.seconds = self.timeout if timeout is None else timeout
+        context = call_context
+        previous = getattr(context, "seconds", None), getattr(context, "session", None)
+        context.seconds = self.timeout if timeout is None else timeout
+        context.session = self
         try:
             return super().request(method, url, *args, **kwargs)
         finally:
-            call_budget.seconds = previous
+            context.seconds, context.session = previous
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:

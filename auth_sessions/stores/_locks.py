@@ -3,16 +3,18 @@
 Thread-safety: every method may be called from any thread.
 
 Why not ``acquire()`` then ``try``: on CPython a signal handler (SIGALRM, a Celery time
-limit, Ctrl-C) can raise between ``acquire()`` returning and the next statement. Each key's
-lock is an ``RLock``, whose owner the interpreter records inside ``acquire()`` itself, so
-whichever statement an exception interrupts, the cleanup asks the lock whether this thread
-holds it and releases it if so. ``tests/stores/test_interrupts.py`` fires SIGALRM at random
-offsets to show it.
+limit, Ctrl-C) can raise after any call returns, so between ``acquire()`` returning and the
+next statement. Each key's lock is an ``RLock``, whose owner the interpreter records inside
+``acquire()`` itself, so whichever statement an exception interrupts, the cleanup asks the
+lock whether this thread holds it and releases it if so; bookkeeping under the mutex makes
+no calls; ``__exit__`` finishes releasing before it lets an interrupt through. One window is
+beyond any Python code: the instant before ``__exit__``'s first line. The library itself
+takes these locks only on its fetch threads, which never receive signals.
+``tests/stores/test_interrupts.py`` fires SIGALRM at random offsets to show it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Any, Callable, ContextManager, Dict, Optional
@@ -43,18 +45,29 @@ class KeyedLocks:
         self._mutex = threading.Lock()
         self._entries = {}
 
-    def _ref(self, key: str) -> _Entry:
+    def _ref(self, key: str, hold: LockHold) -> None:
+        """Count ``hold`` as a user of ``key``'s lock; recorded on it under the mutex, so
+        an interrupt after this returns cannot lose the reference."""
         with self._mutex:
             entry = self._entries.get(key)
             if entry is None:
                 entry = self._entries[key] = _Entry()
             entry.refs += 1
-            return entry
+            hold._entry = entry
 
-    def _unref(self, key: str, entry: _Entry) -> None:
+    def _unref(self, key: str, hold: LockHold) -> None:
+        """Undo :meth:`_ref` for ``hold``, once however often it is called.
+
+        No calls between the first change and the last: CPython runs signal handlers only
+        after calls (and at loop edges), so this block cannot be cut in half.
+        """
         with self._mutex:
+            entry = hold._entry
+            if entry is None:
+                return
+            hold._entry = None
             entry.refs -= 1
-            if entry.refs <= 0 and self._entries.get(key) is entry:
+            if entry.refs <= 0 and key in self._entries and self._entries[key] is entry:
                 del self._entries[key]
 
 
@@ -84,12 +97,13 @@ class LockHold:
     def __enter__(self) -> bool:
         started = time.monotonic()
         try:
-            entry = self._entry = self._locks._ref(self._key)
+            self._locks._ref(self._key, self)
+            entry = self._entry
+            assert entry is not None
             if entry.lock._is_owned():  # type: ignore[attr-defined]
                 # this thread holds it already (an outer section): refuse, do not deadlock,
                 # and leave the outer section's hold alone
-                self._entry = None
-                self._locks._unref(self._key, entry)
+                self._locks._unref(self._key, self)
                 return False
             if self._blocking:
                 got = entry.lock.acquire(True, max(0.0, self._timeout))
@@ -111,7 +125,14 @@ class LockHold:
             raise
 
     def __exit__(self, *exc: Any) -> None:
-        self._release()
+        interrupted: Optional[BaseException] = None
+        while self._entry is not None or self._process is not None:
+            try:
+                self._release()
+            except BaseException as error:  # finish releasing, then let the interrupt through
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
 
     def _release(self) -> None:
         """Release whatever this section holds; safe to call again."""
@@ -120,15 +141,8 @@ class LockHold:
             if process is not None:
                 process.__exit__(None, None, None)
         finally:
-            entry, self._entry = self._entry, None
+            entry = self._entry  # cleared only by _unref, so a retry can finish the job
             if entry is not None:
                 if entry.lock._is_owned():  # type: ignore[attr-defined]
                     entry.lock.release()
-                self._locks._unref(self._key, entry)
-
-    def __del__(self) -> None:
-        # Last resort: a section abandoned between __enter__ and the with body (an exception
-        # in that gap) is released when the interpreter drops it, in the thread that held it.
-        if self._entry is not None or self._process is not None:
-            with contextlib.suppress(Exception):  # nothing useful to do in a finaliser
-                self._release()
+                self._locks._unref(self._key, self)

@@ -154,11 +154,8 @@ class FileTokenStore(BaseTokenStore):
                 self._held.add(fd)
             yield acquired
         finally:
+            os.close(fd)  # first: closing releases the flock, whatever interrupts what follows
             self._held.discard(fd)
-            if acquired:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     # ---------------------------------------------------------------- TokenStore
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+import weakref
 from typing import Any, Callable, Optional
 
 from cachetools import TLRUCache
@@ -43,6 +45,8 @@ class MemoryTokenStore(BaseTokenStore):
             maxsize, ttu=_failure_until, timer=timer
         )
         self._lock = threading.Lock()
+        self._uid = uuid.uuid4().hex
+        _by_uid[self._uid] = self
 
     def _after_fork_in_child(self) -> None:
         super()._after_fork_in_child()
@@ -52,9 +56,11 @@ class MemoryTokenStore(BaseTokenStore):
         return f"MemoryTokenStore(entries={len(self._cache)}, maxsize={self._cache.maxsize})"
 
     def __reduce__(self) -> Any:
+        """Pickles by identity: loaded in this process it is this store; in another, one
+        (empty) store per original, shared by everything pickled with it."""
         if self is default_store:
             return (_default, ())
-        return (MemoryTokenStore, (self.maxsize,))  # a copy in another process starts empty
+        return (_by_identity, (self._uid, self.maxsize))
 
     def get(self, key: str) -> Optional[Token]:
         with self._lock:
@@ -91,8 +97,23 @@ class MemoryTokenStore(BaseTokenStore):
             self._failures.clear()
 
 
+_by_uid: weakref.WeakValueDictionary[str, MemoryTokenStore] = weakref.WeakValueDictionary()
+_uid_lock = threading.Lock()
+
+
 def _default() -> MemoryTokenStore:
     return default_store
+
+
+def _by_identity(uid: str, maxsize: int) -> MemoryTokenStore:
+    with _uid_lock:
+        store = _by_uid.get(uid)
+        if store is None:
+            store = MemoryTokenStore(maxsize)
+            del _by_uid[store._uid]
+            store._uid = uid
+            _by_uid[uid] = store
+        return store
 
 
 default_store = MemoryTokenStore()

@@ -47,3 +47,9 @@ def hold_lock(spec: Tuple[str, ...], key: str, held: Any, release: Any) -> None:
     with store.lock(key) as acquired:
         held.set() if acquired else None
         release.wait(30)
+
+
+def get_status(session: Any) -> Tuple[int, str]:
+    """A pickled session, used in a pool worker: its status and the token it sent."""
+    response = session.get("/pooled")
+    return response.status_code, session.auth.get_token().access_token.reveal()[:12]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
+import pickle
 import time
+from pathlib import Path
 
 import pytest
 
-from auth_sessions import RedisTokenStore, Token, TokenStore
+from auth_sessions import FileTokenStore, RedisTokenStore, Token, TokenStore
 from auth_sessions.testing import FakeVendors
 
 from ._workers import hold_lock
@@ -84,3 +87,13 @@ def test_redis_killed_mid_run(own_redis, prefix: str, caplog: pytest.LogCaptureF
         assert statuses == [200] * 10
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1 and "Redis unreachable" in warnings[0].getMessage()
+
+
+def test_file_and_redis_stores_reopen_from_path_and_url(tmp_path: Path, redis_server) -> None:  # type: ignore[no-untyped-def]
+    for store in (
+        FileTokenStore(tmp_path / "t.json"),
+        RedisTokenStore(redis_server.url, prefix="copies:"),
+    ):
+        loaded = pickle.loads(pickle.dumps(store))
+        assert type(loaded) is type(store) and repr(loaded) == repr(store)
+        assert copy.deepcopy(store) is store  # copies of a session share the store
