@@ -3,13 +3,20 @@ contract's typed error — counted in token requests, never timed."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import pytest
 
 import auth_sessions
-from auth_sessions import AuthError, RetryPolicy, TokenEndpointError, TokenResponseError
+from auth_sessions import (
+    AuthError,
+    RetryPolicy,
+    TokenEndpointError,
+    TokenResponseError,
+    TokenTimeout,
+)
 from auth_sessions._parse import WireFormat
 from auth_sessions.testing import FakeVendors
 from auth_sessions.testing._vendors import iso_ms
@@ -87,6 +94,8 @@ FAULTS: Dict[str, Tuple[Setup, Outcome, int]] = {
     "connection dropped every time": (fault("drop", count=9), TokenEndpointError, 3),
     "dropped mid-response": (fault("drop_mid"), TokenEndpointError, 1),
     "read timeout": (fault("delay", count=9, delay=1.0), TokenEndpointError, 3),
+    # accepts, never answers (until the fake stops): each attempt times out, typed, bounded
+    "hung endpoint": (fault("hold", count=9, gate=threading.Event()), TokenTimeout, 3),
     "slow headers within timeout": (fault("delay", delay=0.05), "ok", 1),
     "200 with HTML": (fault("html"), TokenResponseError, 1),
     "empty body": (fault("empty"), TokenResponseError, 1),
@@ -166,4 +175,6 @@ def test_fault(fake_vendor: FakeVendors, vendor: str, case: str) -> None:
     else:
         assert isinstance(error, outcome), f"{case}: expected {outcome.__name__}, got {error!r}"  # type: ignore[union-attr]
         assert str(error).startswith(f"{vendor}: token endpoint ")
+        if outcome is TokenTimeout:
+            assert "timed out" in str(error)  # the cause, in words
     assert fake_vendor.counts(vendor).token_requests == requests_made

@@ -57,6 +57,7 @@ class VendorSpec:
     error_body: Callable[[int, str], Json]
     refresh_path: Optional[str] = None
     api_headers: Mapping[str, str] = field(default_factory=dict)
+    retry_header: str = "Retry-After"  # where a 429/503 says when to come back
 
 
 def _json_object(req: Incoming, error: Callable[[int, str], Json]) -> Json:
@@ -277,6 +278,7 @@ SPECS: Dict[str, VendorSpec] = {
             _seconds_body,
             _orum_error,
             api_headers={"Orum-Version": "v2022-09-21"},
+            retry_header="X-Retry-In",
         ),
         VendorSpec(
             "cobee",

@@ -85,6 +85,7 @@ class _Vendor:
         default_factory=lambda: deque(maxlen=LOG_SIZE)
     )
     token_log: Deque[str] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    token_times: Deque[float] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
     fail_every: Optional[Tuple[int, int]] = None
     seen_ids: Set[str] = field(default_factory=set)
     grant: Optional[Callable[[str], str]] = None
@@ -303,6 +304,11 @@ class FakeVendors:
             state.fail_every = (every, status) if every else None
             state.seen_ids.clear()
 
+    def token_times(self, vendor: str) -> List[float]:
+        """When each token or refresh request arrived (``time.monotonic()``)."""
+        with self._lock:
+            return list(self._vendor(vendor).token_times)
+
     def token_log(self, vendor: str) -> List[str]:
         """The request path (with any query string) of each token or refresh request."""
         with self._lock:
@@ -427,6 +433,7 @@ class FakeVendors:
         with self._lock:
             counters = state.counters
             state.token_log.append(req.path)
+            state.token_times.append(time.monotonic())
             if refreshing:
                 counters.refreshes += 1
             else:
@@ -434,7 +441,7 @@ class FakeVendors:
             if state.faults:
                 fault = state.faults.popleft()
                 if fault.kind == "status":
-                    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                    headers = {spec.retry_header: fault.retry_after} if fault.retry_after else {}
                     body = fault.body
                     if body is None:
                         body = spec.error_body(fault.status, "injected fault")

@@ -17,20 +17,31 @@ def make_store(spec: Tuple[str, ...]) -> TokenStore:
 
 
 def hammer(
-    spec: Tuple[str, ...], vendor: str, kwargs: Dict[str, Any], threads: int, start: Any, out: Any
+    spec: Tuple[str, ...],
+    vendor: str,
+    kwargs: Dict[str, Any],
+    threads: int,
+    start: Any,
+    out: Any,
+    calls: int = 1,
 ) -> None:
-    """``threads`` threads, released together after every process is ready, one request each."""
+    """``threads`` threads, released together after every process is ready, ``calls``
+    requests each; each outcome is a status code or the name of the error raised."""
     store = make_store(spec)
-    statuses: List[int] = []
+    statuses: List[Any] = []
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
     def work() -> None:
         session = auth_sessions.for_vendor(vendor, token_store=store, **kwargs)
         barrier.wait()
-        status = session.get("/fleet").status_code
-        with lock:
-            statuses.append(status)
+        for _ in range(calls):
+            try:
+                status: Any = session.get("/fleet").status_code
+            except auth_sessions.AuthError as exc:
+                status = type(exc).__name__
+            with lock:
+                statuses.append(status)
 
     workers = [threading.Thread(target=work) for _ in range(threads)]
     start.wait()

@@ -18,19 +18,26 @@ from ._workers import hammer, make_store
 PROCESSES, THREADS = 8, 8
 
 
-def _fleet(fake: FakeVendors, vendor: str, spec: Tuple[str, ...]) -> List[int]:
-    kwargs = fake.session_kwargs(vendor)
+def _fleet(
+    fake: FakeVendors,
+    vendor: str,
+    spec: Tuple[str, ...],
+    processes: int = PROCESSES,
+    calls: int = 1,
+    **overrides: Any,
+) -> List[Any]:
+    kwargs = fake.session_kwargs(vendor, **overrides)
     kwargs.pop("token_store")
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out))
-        for _ in range(PROCESSES)
+        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out, calls))
+        for _ in range(processes)
     ]
     for p in procs:
         p.start()
     start.set()
-    statuses: List[int] = []
+    statuses: List[Any] = []
     for _ in procs:
         statuses += out.get(timeout=120)
     for p in procs:
@@ -116,3 +123,13 @@ def test_forked_child_works(
     child.join(30)
     assert child.exitcode == 0
     assert (ok, status) == (True, 200)
+
+
+def test_refusal_remembered_across_processes(
+    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+) -> None:
+    outcomes = _fleet(
+        fake_vendor, "orum", spec, processes=4, calls=5, client_secret="wrong-secret-123"
+    )
+    assert outcomes == ["InvalidCredentials"] * (4 * THREADS * 5)
+    assert fake_vendor.counts("orum").token_requests <= 2  # v0.1: one per call (160)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from auth_sessions import FileTokenStore, RedisTokenStore, Token, TokenStore
-from auth_sessions.testing import FakeVendors
+from auth_sessions.testing import FakeVendors, ManualClock
 
 from ._workers import hold_lock
 
@@ -97,3 +97,21 @@ def test_file_and_redis_stores_reopen_from_path_and_url(tmp_path: Path, redis_se
         loaded = pickle.loads(pickle.dumps(store))
         assert type(loaded) is type(store) and repr(loaded) == repr(store)
         assert copy.deepcopy(store) is store  # copies of a session share the store
+
+
+def test_rotating_refresh_token_stays_single_use_during_an_outage(own_redis, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    with FakeVendors(clock=clock) as fake:
+        fake.set_lifetime("cair", 600, refresh_seconds=86400)
+        store = RedisTokenStore(own_redis.url, prefix=prefix, clock=clock, retry_interval=3600)
+        session = fake.session("cair", token_store=store)
+        assert session.get("/a").status_code == 200  # token 1, shared through Redis
+        own_redis.stop()  # outage: another process may rotate token 1's refresh token now
+        clock.advance(600)
+        assert session.get("/b").status_code == 200
+        counts = fake.counts("cair")
+        assert (counts.token_requests, counts.refreshes) == (2, 0)  # client credentials
+        clock.advance(600)
+        assert session.get("/c").status_code == 200  # token 2 was ours, since the outage
+        counts = fake.counts("cair")
+        assert (counts.token_requests, counts.refreshes, counts.refresh_reuse) == (2, 1, 0)
