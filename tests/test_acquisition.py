@@ -58,7 +58,7 @@ def test_a_call_without_timeout_waits_at_most_the_token_deadline(
     gate = threading.Event()
     fake_vendor.inject_token_fault("sohar", "hold", gate=gate)
     session = fake_vendor.session("sohar", timeout=None, token_deadline=0.3)
-    with pytest.raises(TokenTimeout, match="within 0.3s"):
+    with pytest.raises(TokenTimeout, match=r"within 0\.3s"):
         session.get("/claims")
     gate.set()
 
@@ -152,5 +152,5 @@ def test_without_a_date_a_past_expiry_says_the_clocks_may_differ(vendor: str) ->
     with FakeVendors() as fake:
         fake.set_lifetime(vendor, 30)
         fake.set_server_clock(-60.0, send_date=False)
-        with pytest.raises(TokenResponseError, match="clocks? .*may differ"):
+        with pytest.raises(TokenResponseError, match=r"clocks? .*may differ"):
             fake.session(vendor).get("/x")
