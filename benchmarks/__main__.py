@@ -15,7 +15,7 @@ from typing import Any, Dict
 import requests
 import urllib3
 
-from . import fleet, legacy, peers, races, stall, throughput
+from . import acquisition, fleet, legacy, peers, races, stall, throughput
 
 OUT = Path(__file__).resolve().parent / "results"
 CANNOT = {
@@ -115,6 +115,13 @@ def main() -> None:
     st = report["stall"] = stall.run()
     print("\n## 7. Renewal stall\n")
     stall.print_table(st)
+
+    acq = report["acquisition"] = acquisition.run()
+    print("\n## 8. Acquisition under trouble (hung, refused, throttled, renewal, Redis L1)\n")
+    print(_row("measure", "result"))
+    print(_row("---", "---"))
+    for name, result in acq.items():
+        print(_row(name, json.dumps(result)))
 
     OUT.mkdir(exist_ok=True)
     (OUT / "latest.json").write_text(json.dumps(report, indent=2, default=str))
