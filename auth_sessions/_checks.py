@@ -4,13 +4,23 @@ names the setting — never its value — instead of a failure at the first requ
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Union
 
 from ._http import RetryPolicy
 from .errors import ConfigurationError
 from .tokens import Secret
 
-__all__ = ["check_auth_options", "check_credentials", "check_timeout"]
+__all__ = [
+    "ENV_SETTING",
+    "check_auth_options",
+    "check_credentials",
+    "check_timeout",
+    "checked_secret",
+    "published_base_url",
+]
+
+ENV_SETTING = "environment= or {}_ENVIRONMENT"
+"""How messages name the environment setting; the factory narrows it to the one used."""
 
 
 def _fail(vendor: str, message: str) -> ConfigurationError:
@@ -94,3 +104,39 @@ def check_auth_options(
         raise _fail(vendor, "cooldown must be a finite number of seconds >= 0")
     if not isinstance(background, bool):
         raise _fail(vendor, "background must be True or False")
+
+
+def checked_secret(
+    vendor: str, client_id: Optional[str], client_secret: Union[str, Secret, None], header: bool
+) -> Secret:
+    """The credentials checked (see :func:`check_credential`), the secret wrapped."""
+    secret = client_secret if isinstance(client_secret, Secret) else None
+    if secret is None and isinstance(client_secret, str):
+        secret = Secret(client_secret)
+    check_credentials(vendor, client_id, secret, header=header)
+    assert secret is not None
+    return secret
+
+
+def published_base_url(
+    vendor: str,
+    environments: Mapping[str, Optional[str]],
+    base_url: Optional[str],
+    environment: str,
+) -> str:
+    """``base_url`` when given, else the one ``environments`` publishes for ``environment``."""
+    chosen = f" (chosen by {ENV_SETTING.format(vendor.upper())})"
+    if environment not in environments and environments:
+        known = ", ".join(sorted(environments))
+        raise _fail(vendor, f"unknown environment {environment!r}; choose one of: {known}{chosen}")
+    if base_url:
+        return base_url.rstrip("/")
+    published = environments.get(environment)
+    if not published:
+        why = chosen if environment != "production" else ""
+        raise _fail(
+            vendor,
+            f"no {environment} base URL is published for {vendor}; pass base_url= or set "
+            f"{vendor.upper()}_BASE_URL{why}",
+        )
+    return published

@@ -6,8 +6,6 @@ replay. The token itself comes from the credential set's
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import threading
@@ -19,11 +17,11 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
+from ._checks import check_auth_options, checked_secret, published_base_url
 from ._http import RetryPolicy
 from ._parse import WireFormat
 from ._urls import origin, origin_prefix, require_secure, shown
 from .endpoint import DEFAULT_TOKEN_TIMEOUT, TokenEndpoint, Transport
-from .errors import ConfigurationError
 from .manager import DEFAULT_COOLDOWN, DEFAULT_DEADLINE, Fetch, Policy, Snapshot, manager_for
 from .stores.base import TokenStore
 from .stores.memory import default_store
@@ -34,9 +32,6 @@ __all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenAuth", "call_context"]
 logger = logging.getLogger(__name__)
 
 Timeout = Union[float, Tuple[float, float]]
-
-ENV_SETTING = "environment= or {}_ENVIRONMENT"
-"""How messages name the environment setting; the factory narrows it to the one used."""
 
 call_context = threading.local()
 """What :class:`~auth_sessions.VendorSession` tells its auth about the call in progress in
@@ -107,15 +102,10 @@ class TokenAuth(requests.auth.AuthBase):
         background: bool = True,
         **options: Any,
     ) -> None:
-        from ._checks import check_auth_options, check_credentials
-
         vendor = self.vendor
-        secret = client_secret if isinstance(client_secret, Secret) else None
-        if secret is None and isinstance(client_secret, str):
-            secret = Secret(client_secret)
-        check_credentials(vendor, client_id, secret, header=self.wire.send == "headers")
-        assert client_id is not None and secret is not None
+        secret = checked_secret(vendor, client_id, client_secret, self.wire.send == "headers")
         check_auth_options(vendor, leeway, timeout, retry, token_deadline, cooldown, background)
+        assert client_id is not None
         self._init = (client_id, secret, dict(locals_kwargs(locals())))
         self.client_id = client_id
         self.environment = (environment or "production").lower()
@@ -133,12 +123,7 @@ class TokenAuth(requests.auth.AuthBase):
         )
         self.token_url = self.endpoint.token_url
         require_secure(self.token_url, vendor=vendor, what="token URL")
-        digest = hashlib.sha256(secret.reveal().encode()).hexdigest()[:32]
-        self.store_key = f"{vendor}|{self.token_url}|{client_id}|{digest}"
-        params = self.endpoint.key_params()
-        if params:
-            grant = json.dumps(sorted(params.items())).encode()
-            self.store_key += "|" + hashlib.sha256(grant).hexdigest()[:16]
+        self.store_key = self.endpoint.credential_key()
         self._manager = manager_for(
             token_store if token_store is not None else default_store,
             self.store_key,
@@ -161,25 +146,7 @@ class TokenAuth(requests.auth.AuthBase):
     @classmethod
     def resolve_base_url(cls, base_url: Optional[str], environment: str) -> str:
         """The base URL for ``environment``, or ``base_url`` when given."""
-        vendor = cls.vendor
-        chosen = f" (chosen by {ENV_SETTING.format(vendor.upper())})"
-        if environment not in cls.environments and cls.environments:
-            known = ", ".join(sorted(cls.environments))
-            raise ConfigurationError(
-                f"{vendor}: unknown environment {environment!r}; choose one of: {known}{chosen}",
-                vendor=vendor,
-            )
-        if base_url:
-            return base_url.rstrip("/")
-        published = cls.environments.get(environment)
-        if not published:
-            why = chosen if environment != "production" else ""
-            raise ConfigurationError(
-                f"{vendor}: no {environment} base URL is published for {vendor}; pass base_url= "
-                f"or set {vendor.upper()}_BASE_URL{why}",
-                vendor=vendor,
-            )
-        return published
+        return published_base_url(cls.vendor, cls.environments, base_url, environment)
 
     # ------------------------------------------------------------------------ public API
 

@@ -13,6 +13,7 @@ every thread, and each token call opens its own short-lived HTTP session.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import socket
@@ -202,6 +203,17 @@ class TokenEndpoint:
         it differs from ours (see :data:`SKEW_TOLERANCE`).
         """
         return parse_token(data, self.wire, now, server_now)
+
+    def credential_key(self) -> str:
+        """The store key: vendor, token URL, client id, a digest of the secret, and a digest
+        of :meth:`key_params` when there are any. Never contains the secret."""
+        digest = hashlib.sha256(self.client_secret.reveal().encode()).hexdigest()[:32]
+        key = f"{self.vendor}|{self.token_url}|{self.client_id}|{digest}"
+        params = self.key_params()
+        if params:
+            grant = json.dumps(sorted(params.items())).encode()
+            key += "|" + hashlib.sha256(grant).hexdigest()[:16]
+        return key
 
     def sensitive(self) -> List[str]:
         """Strings that must never appear in a message: the secret and its encodings."""

@@ -10,10 +10,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._checks import check_credential, check_timeout
+from ._checks import ENV_SETTING, check_credential, check_timeout
 from ._http import API_RETRIES, RetryPolicy
 from ._urls import join_url
-from .auth import DEFAULT_TOKEN_TIMEOUT, ENV_SETTING, TokenAuth, call_context
+from .auth import DEFAULT_TOKEN_TIMEOUT, TokenAuth, call_context
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
