@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from ._http import API_RETRIES, RetryPolicy
+from ._otel import install as _install_metrics
 from ._parse import WireFormat
 from .auth import TokenAuth
 from .endpoint import TokenEndpoint, TokenRequest, Transport
@@ -23,6 +24,7 @@ from .errors import (
     TokenResponseError,
     TokenTimeout,
 )
+from .events import Event, subscribe
 from .sessions import VendorSession, for_vendor, register_vendor, vendor_class, vendor_names
 from .stores import (
     BaseTokenStore,
@@ -44,6 +46,7 @@ __all__ = [
     "CairAuth",
     "CobeeAuth",
     "ConfigurationError",
+    "Event",
     "Failure",
     "FileTokenStore",
     "InvalidCredentials",
@@ -70,11 +73,13 @@ __all__ = [
     "default_store",
     "for_vendor",
     "register_vendor",
+    "subscribe",
     "vendor_class",
     "vendor_names",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+_install_metrics(__version__)
 
 for _auth_class in BUILTIN:
     register_vendor(_auth_class.vendor, _auth_class)

@@ -21,7 +21,8 @@ from ._checks import check_auth_options, checked_secret, published_base_url
 from ._http import RetryPolicy
 from ._parse import WireFormat
 from ._urls import origin, origin_prefix, require_secure, shown
-from .endpoint import DEFAULT_TOKEN_TIMEOUT, TokenEndpoint, Transport
+from .endpoint import DEFAULT_TOKEN_TIMEOUT, Obtained, TokenEndpoint, Transport
+from .events import Event, emit
 from .manager import DEFAULT_COOLDOWN, DEFAULT_DEADLINE, Fetch, Policy, Snapshot, manager_for
 from .stores.base import TokenStore
 from .stores.memory import default_store
@@ -207,7 +208,7 @@ class TokenAuth(requests.auth.AuthBase):
             transport = Transport.of(caller) if caller is not None else Transport()
         endpoint, clock = self.endpoint, self._clock
 
-        def fetch(current: Optional[Token], refresh: bool, deadline: float) -> Token:
+        def fetch(current: Optional[Token], refresh: bool, deadline: float) -> Obtained:
             return endpoint.obtain(
                 current, refresh, transport=transport, deadline=deadline, clock=clock
             )
@@ -251,7 +252,14 @@ class TokenAuth(requests.auth.AuthBase):
         extract_cookies_to_jar(replay._cookies, request, r.raw)  # type: ignore[attr-defined,no-untyped-call]
         replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
         replay.headers["Authorization"] = fresh.header
-        logger.info("%s: replaying %s %s after re-auth", self.vendor, replay.method, _path(replay))
+        emit(
+            Event(
+                "replayed_401",
+                self.vendor,
+                f"{self.vendor}: replaying {replay.method} {_path(replay)} after re-auth",
+                self.client_id,
+            )
+        )
         response: requests.Response = r.connection.send(replay, **kwargs)
         response.history.append(r)
         response.request = replay

@@ -26,6 +26,7 @@ from typing import (
     Iterable,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Tuple,
     Type,
@@ -59,6 +60,7 @@ from .tokens import Secret, Token
 __all__ = [
     "DEFAULT_TOKEN_TIMEOUT",
     "SKEW_TOLERANCE",
+    "Obtained",
     "TokenEndpoint",
     "TokenRequest",
     "Transport",
@@ -88,6 +90,13 @@ class TokenRequest:
     json: Optional[Mapping[str, Any]] = field(default=None, repr=False)
     data: Optional[Union[str, Mapping[str, str]]] = field(default=None, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+class Obtained(NamedTuple):
+    """A new token, and whether a refresh grant (rather than client credentials) gave it."""
+
+    token: Token
+    refreshed: bool
 
 
 @dataclass(frozen=True)
@@ -229,7 +238,7 @@ class TokenEndpoint:
         transport: Transport,
         deadline: float,
         clock: Any = time.time,
-    ) -> Token:
+    ) -> Obtained:
         """A new token replacing ``current``: the refresh grant first when ``refresh`` is
         allowed and ``current`` has a refresh token (a refused refresh falls back), else
         client credentials. ``current``'s tokens are redacted from every message.
@@ -243,10 +252,10 @@ class TokenEndpoint:
             request = self.refresh_request(current.refresh_token)
             if request is not None:
                 try:
-                    return self.fetch(request, transport, deadline, clock, scrub)
+                    return Obtained(self.fetch(request, transport, deadline, clock, scrub), True)
                 except InvalidCredentials as exc:
                     logger.info("%s: refresh refused (%s); fetching a new token", self.vendor, exc)
-        return self.fetch(self.token_request(), transport, deadline, clock, scrub)
+        return Obtained(self.fetch(self.token_request(), transport, deadline, clock, scrub), False)
 
     def fetch(
         self,

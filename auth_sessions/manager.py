@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import logging
 import os
 import threading
 import time
@@ -34,14 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, List, Optional, Tuple
 
-from .endpoint import error_for
+from .endpoint import Obtained, error_for
 from .errors import AuthError, InvalidCredentials, TokenEndpointError, TokenTimeout
+from .events import Event, emit
 from .stores.base import TokenStore
 from .tokens import Failure, Token
 
 __all__ = ["DEFAULT_COOLDOWN", "DEFAULT_DEADLINE", "Policy", "Snapshot", "TokenManager"]
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_COOLDOWN = 60.0
 """Seconds a refused credential set (400/401/403) is held back before it is tried again."""
@@ -53,7 +51,7 @@ call without a timeout of its own waits for one."""
 _MAX_DEFAULT_LEEWAY = 60.0
 _GRACE = 5.0  # a flight this long past its deadline is taken as dead and replaced
 
-Fetch = Callable[[Optional[Token], bool, float], Token]
+Fetch = Callable[[Optional[Token], bool, float], Obtained]
 """``fetch(current, refresh, deadline)``: a new token. ``current`` is the token being replaced
 (never echoed in a message), ``refresh`` whether its refresh token may be presented, and
 ``deadline`` a ``time.monotonic()`` value."""
@@ -305,10 +303,11 @@ class TokenManager:
             flight.snap, flight.error, flight.done = snap, error, True
             if self._flight is flight:
                 self._flight = None
-            held = self.snap
+            held, kept = self.snap, False
             if snap is not None:
                 self.snap = snap
             elif held is not None and self.clock() < held.must_renew_at:
+                kept = True
                 # a failed early renewal: the current token serves until the mandatory point
                 self.snap = Snapshot(
                     held.token, held.header, held.must_renew_at, held.must_renew_at
@@ -316,12 +315,12 @@ class TokenManager:
             waiters, flight.waiters = flight.waiters, []
         for waiter in waiters:
             waiter.release()
-        if error is not None and held is not None and snap is None:
-            logger.warning(
-                "%s: renewal failed (%s); the current token stays in use until %s",
-                self.vendor,
+        if error is not None and kept and held is not None:
+            self._event(
+                "stale_token_served",
+                f"{self.vendor}: renewal failed ({error}); the current token stays in use "
+                f"until {held.token.expires_at.isoformat()}",
                 error,
-                held.token.expires_at.isoformat(),
             )
 
     def _obtain(self, flight: _Flight, fetch: Fetch) -> Snapshot:
@@ -345,10 +344,9 @@ class TokenManager:
                 if snap.header != flight.stale and now < snap.renew_at:
                     return snap  # another thread or process renewed it
                 if snap.header == flight.stale and store.invalidate(key, current):
-                    logger.info(
-                        "%s: token for client %s invalidated after a 401",
-                        self.vendor,
-                        self.client_id,
+                    self._event(
+                        "token_invalidated",
+                        f"{self.vendor}: token for client {self.client_id} invalidated after a 401",
                     )
             held = current if current is not None else (self.snap.token if self.snap else None)
             refresh = (
@@ -356,28 +354,54 @@ class TokenManager:
                 and current.refresh_usable(now)
                 and store.may_refresh(key, current)
             )
+            started = time.monotonic()
             try:
-                token = fetch(held, refresh, flight.deadline)
-            except (InvalidCredentials, TokenEndpointError) as exc:
+                token, refreshed = fetch(held, refresh, flight.deadline)
+            except AuthError as exc:
+                took = time.monotonic() - started
+                self._event(
+                    "renewal_failed", f"{self.vendor}: token fetch failed: {exc}", exc, took
+                )
                 raise self._remember(exc, now) from None
             store.put(key, token)
+        took = time.monotonic() - started
         if self._failure is not None:
             self._failure = None
-            logger.info("%s: client %s has a token again", self.vendor, self.client_id)
-        logger.info(
-            "%s: token %s for client %s from %s, expires %s",
-            self.vendor,
-            "fetched" if current is None else "renewed",
-            self.client_id,
-            self.url,
-            token.expires_at.isoformat(),
+            self._event(
+                "cooldown_left", f"{self.vendor}: client {self.client_id} has a token again"
+            )
+        how = "refreshed" if refreshed else ("fetched" if current is None else "renewed")
+        self._event(
+            "token_refreshed" if refreshed else "token_fetched",
+            f"{self.vendor}: token {how} for client {self.client_id} from {self.url}, expires "
+            f"{token.expires_at.isoformat()}",
+            duration=took,
         )
-        if token.scope is not None:
-            logger.debug("%s: granted scope %r", self.vendor, token.scope)
         return self.snapshot_for(token)
+
+    def _event(
+        self,
+        kind: str,
+        message: str,
+        error: Optional[AuthError] = None,
+        duration: Optional[float] = None,
+    ) -> None:
+        emit(
+            Event(
+                kind,
+                self.vendor,
+                message,
+                self.client_id,
+                duration=duration,
+                outcome="ok" if error is None else type(error).__name__,
+                status_code=None if error is None else error.status_code,
+            )
+        )
 
     def _remember(self, exc: AuthError, now: float) -> AuthError:
         """Failure memory: a refusal, or a server's ``Retry-After``, holds the key back."""
+        if not isinstance(exc, (InvalidCredentials, TokenEndpointError)):
+            return exc
         if isinstance(exc, InvalidCredentials):
             failure = Failure(
                 "refused", str(exc), now + self.policy.cooldown, exc.status_code, exc.url
@@ -388,14 +412,14 @@ class TokenManager:
             return exc
         self._failure = failure
         self.store.put_failure(self.key, failure)
-        logger.warning(
-            "%s: client %s held back for %.0fs: %s",
-            self.vendor,
-            self.client_id,
-            failure.until_ts - now,
-            exc,
+        error = self._error(failure, now)
+        self._event(
+            "cooldown_entered",
+            f"{self.vendor}: client {self.client_id} held back for "
+            f"{failure.until_ts - now:.0f}s: {exc}",
+            error,
         )
-        return self._error(failure, now)
+        return error
 
     def _after_fork_in_child(self) -> None:
         self._mutex = threading.Lock()

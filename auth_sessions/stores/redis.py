@@ -5,20 +5,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import threading
 import time
 from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
+from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from .base import BaseTokenStore
 from .memory import MemoryTokenStore
 
 __all__ = ["RedisTokenStore"]
-
-logger = logging.getLogger(__name__)
 
 # Compare-and-delete in one step: remove the entry only if it still holds the token sent.
 _INVALIDATE = """
@@ -133,9 +131,14 @@ class RedisTokenStore(BaseTokenStore):
             if not self._outage:
                 self._outage = True
                 self._outage_since = self.clock()
-                logger.warning(
-                    "Redis unreachable (%s); tokens are kept in this process until it is back",
-                    type(exc).__name__,
+                emit(
+                    Event(
+                        "store_outage",
+                        "",
+                        f"Redis unreachable ({type(exc).__name__}); tokens are kept in this "
+                        "process until it is back",
+                        outcome=type(exc).__name__,
+                    )
                 )
 
     def _succeeded(self) -> None:
@@ -143,7 +146,11 @@ class RedisTokenStore(BaseTokenStore):
             with self._state:
                 if self._outage:
                     self._outage = False
-                    logger.info("Redis reachable again; tokens are shared again")
+                    emit(
+                        Event(
+                            "store_recovered", "", "Redis reachable again; tokens are shared again"
+                        )
+                    )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}token:{hashed(key)}"
