@@ -3,9 +3,11 @@
 argparse, not a third-party CLI library: four small commands do not justify a dependency
 that every legacy app installing us would inherit.
 
-Exit codes: 0 ok, 1 authentication failed, 2 usage or configuration error. Errors are one
-line on stderr; ``--debug`` adds the traceback and DEBUG logging. A token is printed only
-with ``--show-token``.
+Exit codes: 0 ok (also when the reader of our output goes away), 1 authentication failed,
+2 usage or configuration error, 130 interrupted. Errors are one line on stderr, in the CLI's
+own words (``--base-url``, not ``base_url=``); ``--debug`` adds the traceback and DEBUG
+logging. A token is printed only with ``--show-token``; ``fake`` prints the fake vendors'
+test credentials, which are not secrets of anyone's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import argparse
 import json
 import logging
 import os
+import shlex
+import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence
@@ -54,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
 
     vendors = sub.add_parser("vendors", help="the vendor table")
     vendors.add_argument("--json", action="store_true", help="print JSON")
+
+    fake = sub.add_parser("fake", help="serve the fake vendors here until Ctrl-C")
+    fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
     return parser
 
 
@@ -180,7 +188,48 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["ok"] for r in rows) else EXIT_AUTH
 
 
-_COMMANDS = {"demo": _cmd_demo, "token": _cmd_token, "check": _cmd_check, "vendors": _cmd_vendors}
+def _cmd_fake(args: argparse.Namespace) -> int:
+    from .testing import FakeVendors
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    fake = FakeVendors().start(args.port)
+    try:
+        print(f"# fake vendors on {fake.url} (test credentials only); paste into a shell:")
+        for vendor in fake.env_vendors():
+            for name, value in fake.env_vars(vendor).items():
+                print(f"export {name}={shlex.quote(value)}")
+        print("# Ctrl-C to stop", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "token": _cmd_token,
+    "check": _cmd_check,
+    "vendors": _cmd_vendors,
+    "fake": _cmd_fake,
+}
+
+# Library messages name Python arguments; on the command line the same settings are flags.
+_FLAGS = (
+    ("pass base_url= or set", "pass --base-url or set"),
+    ("environment=", "--environment"),
+    ("pass client_id= or set ", "set "),
+    ("pass client_secret= or set ", "set "),
+)
+
+
+def _cli_words(message: str) -> str:
+    for python, flag in _FLAGS:
+        message = message.replace(python, flag)
+    return message
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -197,9 +246,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code, error = EXIT_AUTH, exc
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head -1`): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     if args.debug:
         traceback.print_exception(type(error), error, error.__traceback__)
-    print(f"auth-sessions: error: {error}", file=sys.stderr)
+    print(f"auth-sessions: error: {_cli_words(str(error))}", file=sys.stderr)
     return code
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Dict, Optional
+
+import pytest
 
 import auth_sessions
 from auth_sessions.testing import FakeVendors
@@ -84,7 +87,7 @@ def test_configuration_and_usage_errors_exit_2() -> None:
     assert missing.returncode == 2
     assert (
         missing.stderr.strip()
-        == "auth-sessions: error: cobee: no client id: pass client_id= or set COBEE_CLIENT_ID"
+        == "auth-sessions: error: cobee: no client id: set COBEE_CLIENT_ID"
     )
     assert run("token", "nope").returncode == 2
     assert run("frobnicate").returncode == 2
@@ -110,3 +113,93 @@ def test_vendors_table() -> None:
     assert "https://partners-api.cobee.io/api/v3" in result.stdout
     rows = json.loads(run("vendors", "--json").stdout)
     assert {row["vendor"] for row in rows} == set(auth_sessions.vendor_names())
+
+
+def test_configuration_hints_use_the_clis_flags() -> None:
+    result = run(
+        "token",
+        "cair",
+        "--environment",
+        "sandbox",
+        env={"CAIR_CLIENT_ID": "a", "CAIR_CLIENT_SECRET": "b"},
+    )
+    assert result.returncode == 2
+    assert "pass --base-url or set CAIR_BASE_URL (chosen by --environment)" in result.stderr
+    assert "base_url=" not in result.stderr
+    missing = run("token", "cobee")
+    assert missing.returncode == 2 and "set COBEE_CLIENT_ID" in missing.stderr
+    assert "client_id=" not in missing.stderr
+
+
+def test_environment_names_are_case_insensitive(fake_vendor: FakeVendors) -> None:
+    env = {**fake_vendor.env_vars("cobee"), "COBEE_ENVIRONMENT": "Sandbox"}
+    result = run("token", "cobee", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_environment_chosen_by_env_var_is_named() -> None:
+    env = {"CAIR_CLIENT_ID": "a", "CAIR_CLIENT_SECRET": "b", "CAIR_ENVIRONMENT": "sandbox"}
+    result = run("token", "cair", env=env)
+    assert result.returncode == 2 and "(chosen by CAIR_ENVIRONMENT)" in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auth_sessions", "vendors", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()  # `| head -1`
+    process.stdout.close()
+    assert process.wait(60) == 0
+    assert process.stderr.read() == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("vendors",), 0),
+        (("token", "orum"), 1),  # wrong secret: authentication failed
+        (("token", "nosuchvendor"), 2),  # configuration
+        (("frobnicate",), 2),  # usage
+    ],
+)
+def test_every_documented_exit_code(fake_vendor: FakeVendors, args: tuple, code: int) -> None:  # type: ignore[type-arg]
+    env = {**fake_vendor.env_vars("orum"), "ORUM_CLIENT_SECRET": "wrong-secret-123"}
+    assert run(*args, env=env).returncode == code
+
+
+def test_fake_command_serves_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auth_sessions", "fake"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        exports: Dict[str, str] = {}
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+            if line.startswith("export "):
+                name, _, value = line[7:].strip().partition("=")
+                exports[name] = value.strip("'")
+        assert {"COBEE_CLIENT_ID", "MANIS_BASE_URL"} <= set(exports)
+        result = run("check", env=exports)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count(" ok ") == 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+
+
+def test_environ_helper_sets_and_restores(fake_vendor: FakeVendors, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SOHAR_CLIENT_ID", "before")
+    with fake_vendor.environ() as exported:
+        assert os.environ["SOHAR_CLIENT_ID"] == fake_vendor.credentials("sohar")[0]
+        assert auth_sessions.for_vendor("manis").get("/x").status_code == 200
+        assert "OAUTH2_CLIENT_ID" not in exported  # configured by env vars alone only
+    assert os.environ["SOHAR_CLIENT_ID"] == "before"
+    assert "MANIS_CLIENT_ID" not in os.environ

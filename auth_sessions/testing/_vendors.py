@@ -58,6 +58,7 @@ class VendorSpec:
     refresh_path: Optional[str] = None
     api_headers: Mapping[str, str] = field(default_factory=dict)
     retry_header: str = "Retry-After"  # where a 429/503 says when to come back
+    by_env: bool = True  # a client is configured by <VENDOR>_* env vars alone
 
 
 def _json_object(req: Incoming, error: Callable[[int, str], Json]) -> Json:
@@ -292,7 +293,13 @@ SPECS: Dict[str, VendorSpec] = {
             "manis", "/manis", "/api/v1/auth/token", _manis_credentials, _manis_body, _manis_error
         ),
         VendorSpec(
-            "oauth2", "/oauth2", "/token", _oauth2_credentials, _seconds_body, _oauth2_error
+            "oauth2",
+            "/oauth2",
+            "/token",
+            _oauth2_credentials,
+            _seconds_body,
+            _oauth2_error,
+            by_env=False,  # it needs token_url=, which no env var gives
         ),
     )
 }

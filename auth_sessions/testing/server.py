@@ -6,6 +6,7 @@ import contextlib
 import email.utils
 import hashlib
 import json
+import os
 import secrets
 import socket
 import ssl
@@ -14,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..auth import TokenAuth
@@ -153,12 +154,12 @@ class FakeVendors:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeVendors:
-        """Bind an ephemeral port on 127.0.0.1 and serve in a background thread."""
+    def start(self, port: int = 0) -> FakeVendors:
+        """Bind ``port`` (default: an ephemeral one) on 127.0.0.1; serve in a background thread."""
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler, self)
+        self._server = _Server(("127.0.0.1", port), _Handler, self)
         if self._tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self._tls)
@@ -222,6 +223,45 @@ class FakeVendors:
         """The (client_id, client_secret) the fake accepts for ``vendor``."""
         state = self._vendor(vendor)
         return state.client_id, state.client_secret
+
+    @contextlib.contextmanager
+    def environ(self, *vendors: str) -> Iterator[Dict[str, str]]:
+        """Set ``<VENDOR>_CLIENT_ID``, ``_CLIENT_SECRET`` and ``_BASE_URL`` to this fake for
+        ``vendors`` (default: every vendor configured by env vars alone), restoring the
+        previous values afterwards; yields what was set.
+
+        Example:
+            >>> import auth_sessions
+            >>> with FakeVendors() as fake, fake.environ("cobee"):
+            ...     auth_sessions.for_vendor("cobee").get("/employees").status_code
+            200
+        """
+        names = vendors or self.env_vendors()
+        exported = {k: v for name in names for k, v in self.env_vars(name).items()}
+        saved = {name: os.environ.get(name) for name in exported}
+        os.environ.update(exported)
+        try:
+            yield exported
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def env_vendors(self) -> Tuple[str, ...]:
+        """The vendors a session can be built for from env vars alone."""
+        return tuple(n for n, state in self._vendors.items() if state.spec.by_env)
+
+    def env_vars(self, vendor: str) -> Dict[str, str]:
+        """``{"COBEE_CLIENT_ID": ..., "COBEE_CLIENT_SECRET": ..., "COBEE_BASE_URL": ...}``."""
+        client_id, client_secret = self.credentials(vendor)
+        prefix = self._vendor(vendor).spec.name.upper()
+        return {
+            f"{prefix}_CLIENT_ID": client_id,
+            f"{prefix}_CLIENT_SECRET": client_secret,
+            f"{prefix}_BASE_URL": self.base_url(vendor),
+        }
 
     def session_kwargs(self, vendor: str, **overrides: Any) -> Dict[str, Any]:
         """Keyword arguments for :func:`auth_sessions.for_vendor` pointing at this fake."""
