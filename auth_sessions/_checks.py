@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Union
 
+import requests
+
 from ._http import RetryPolicy
 from .errors import ConfigurationError
 from .tokens import Secret
@@ -36,11 +38,8 @@ def check_credential(vendor: str, value: Optional[str], setting: str, *, header:
         raise _fail(vendor, f"{setting} has leading or trailing whitespace (a copied value?)")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise _fail(vendor, f"{setting} contains a control character")
-    if header:
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise _fail(vendor, f"{setting} has characters an HTTP header cannot carry") from None
+    if header and any(ord(c) > 255 for c in value):  # latin-1 is what a header can carry
+        raise _fail(vendor, f"{setting} has characters an HTTP header cannot carry")
 
 
 def check_credentials(
@@ -91,8 +90,10 @@ def check_auth_options(
     token_deadline: Any,
     cooldown: Any,
     background: Any,
+    **more: Any,
 ) -> None:
     """The options every auth class takes."""
+    _check_types(vendor, **more)
     if leeway is not None and not (_positive(leeway) or leeway == 0):
         raise _fail(vendor, "leeway must be a finite number >= 0 or None")
     check_timeout(vendor, timeout, "token timeout", optional=False)
@@ -140,3 +141,30 @@ def published_base_url(
             f"{vendor.upper()}_BASE_URL{why}",
         )
     return published
+
+
+def _check_types(
+    vendor: str,
+    headers: Any = None,
+    token_store: Any = None,
+    clock: Any = None,
+    token_session: Any = None,
+    environment: Any = None,
+    base_url: Any = None,
+) -> None:
+    from .stores.base import TokenStore  # the stores import this module's neighbours
+
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise _fail(vendor, "headers must be a mapping of str to str")
+    if token_store is not None and not isinstance(token_store, TokenStore):
+        raise _fail(vendor, "token_store must be a token store (MemoryTokenStore, ...)")
+    if clock is not None and not callable(clock):
+        raise _fail(vendor, "clock must be a callable returning epoch seconds")
+    if token_session is not None and not isinstance(token_session, requests.Session):
+        raise _fail(vendor, "token_session must be a requests.Session or None")
+    for name, value in (("environment", environment), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise _fail(vendor, f"{name} must be a string or None")

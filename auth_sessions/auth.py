@@ -105,11 +105,25 @@ class TokenAuth(requests.auth.AuthBase):
     ) -> None:
         vendor = self.vendor
         secret = checked_secret(vendor, client_id, client_secret, self.wire.send == "headers")
-        check_auth_options(vendor, leeway, timeout, retry, token_deadline, cooldown, background)
+        check_auth_options(
+            vendor,
+            leeway,
+            timeout,
+            retry,
+            token_deadline,
+            cooldown,
+            background,
+            headers=headers,
+            token_store=token_store,
+            clock=clock,
+            token_session=token_session,
+            environment=environment,
+            base_url=base_url,
+        )
         assert client_id is not None
         self._init = (client_id, secret, dict(locals_kwargs(locals())))
         self.client_id = client_id
-        self.environment = (environment or "production").lower()
+        self.environment = (environment or "production").lower()  # names are case-insensitive
         self.base_url = self.resolve_base_url(base_url, self.environment)
         require_secure(self.base_url, vendor=vendor, what="base URL")
         self.endpoint = self.endpoint_class(

@@ -12,6 +12,7 @@ every thread, and each token call opens its own short-lived HTTP session.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import json
@@ -32,6 +33,7 @@ from typing import (
     Type,
     Union,
 )
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -224,9 +226,20 @@ class TokenEndpoint:
             key += "|" + hashlib.sha256(grant).hexdigest()[:16]
         return key
 
+    def basic_credentials(self) -> str:
+        """``base64(client_id:client_secret)``, each part percent-encoded (RFC 6749 2.3.1)."""
+        pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret.reveal(), safe='')}"
+        return base64.b64encode(pair.encode()).decode()
+
     def sensitive(self) -> List[str]:
-        """Strings that must never appear in a message: the secret and its encodings."""
-        return [self.client_secret.reveal()]
+        """Strings that must never appear in a message: the secret, and the Basic form of the
+        credentials (form-encoded forms are covered by :func:`redact` itself)."""
+        raw = f"{self.client_id}:{self.client_secret.reveal()}".encode()
+        return [
+            self.client_secret.reveal(),
+            self.basic_credentials(),
+            base64.b64encode(raw).decode(),
+        ]
 
     # --------------------------------------------------------------- how a token is fetched
 
@@ -287,11 +300,12 @@ class TokenEndpoint:
             return self.parse(data, now, server_now)
         except ValueError as exc:
             text = redact(str(exc), [*self.sensitive(), *scrub])
-            raise TokenResponseError(
-                f"{self.vendor}: token endpoint {url} answered 2xx but {text}",
-                vendor=self.vendor,
-                url=url,
-            ) from None
+        # raised outside the except block: no __context__ leads back to the response body
+        raise TokenResponseError(
+            f"{self.vendor}: token endpoint {url} answered 2xx but {text}",
+            vendor=self.vendor,
+            url=url,
+        )
 
     def send(
         self,
@@ -348,29 +362,33 @@ class TokenEndpoint:
                         **kwargs,
                     )
                 except requests.RequestException as exc:
+                    # (errors are raised outside except blocks: a requests exception holds
+                    # the prepared request, whose body holds the client secret)
                     retries += 1
                     wait = policy.backoff(retries)
-                    if policy.network and retries <= policy.total and _fits(wait, deadline):
-                        logger.debug("%s unreachable (%s); retrying", where, describe_cause(exc))
+                    cause, timed_out = describe_cause(exc), _timed_out(exc)
+                    retry = policy.network and retries <= policy.total and _fits(wait, deadline)
+                    response = None
+                if response is None:
+                    if retry:
+                        logger.debug("%s unreachable (%s); retrying", where, cause)
                         time.sleep(wait)
                         continue
-                    kind = TokenTimeout if _timed_out(exc) else TokenEndpointError
-                    raise kind(
-                        f"{where} unreachable: {describe_cause(exc)}", vendor=self.vendor, url=url
-                    ) from None
+                    kind = TokenTimeout if timed_out else TokenEndpointError
+                    raise kind(f"{where} unreachable: {cause}", vendor=self.vendor, url=url)
                 status, body, content_type, headers = _read(response, where, self.vendor, url)
                 if 200 <= status < 300:
-                    try:
-                        return json.loads(body.decode("utf-8")), _server_clock(headers)
-                    except (UnicodeDecodeError, ValueError):
-                        kind_ = content_type.split(";")[0].strip() or "no content type"
-                        raise TokenResponseError(
-                            f"{where} answered {status} with a body that is not JSON "
-                            f"({kind_}, {len(body)} bytes)",
-                            vendor=self.vendor,
-                            url=url,
-                            status_code=status,
-                        ) from None
+                    decoded = _json(body)
+                    if decoded is not _NOT_JSON:
+                        return decoded, _server_clock(headers)
+                    kind_ = content_type.split(";")[0].strip() or "no content type"
+                    raise TokenResponseError(
+                        f"{where} answered {status} with a body that is not JSON "
+                        f"({kind_}, {len(body)} bytes)",
+                        vendor=self.vendor,
+                        url=url,
+                        status_code=status,
+                    )
                 text = redact(describe_error_body(body, content_type), scrub)
                 if status in (400, 401, 403):
                     raise InvalidCredentials(
@@ -413,26 +431,39 @@ class TokenEndpoint:
 def _read(
     response: requests.Response, where: str, vendor: str, url: str
 ) -> Tuple[int, bytes, str, Mapping[str, str]]:
+    error: Optional[AuthError] = None
     with response:
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
         try:
             body = read_capped(response)
         except TooLarge:
-            raise TokenResponseError(
+            error = TokenResponseError(
                 f"{where} answered {status} with a body over {MAX_TOKEN_RESPONSE_BYTES} bytes",
                 vendor=vendor,
                 url=url,
                 status_code=status,
-            ) from None
+            )
         except (requests.RequestException, Truncated) as exc:
-            raise TokenEndpointError(
+            error = TokenEndpointError(
                 f"{where} answered {status}; reading the body failed ({describe_cause(exc)})",
                 vendor=vendor,
                 url=url,
                 status_code=status,
-            ) from None
+            )
+    if error is not None:
+        raise error  # outside the except blocks: no __context__ back to the request
     return status, body, content_type, response.headers
+
+
+_NOT_JSON = object()
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _NOT_JSON
 
 
 def _bounded(timeout: Timeout, remaining: float) -> Tuple[float, float]:

@@ -233,7 +233,10 @@ def for_vendor(
         else:
             client_secret = value
     check_timeout(vendor, timeout, "timeout", optional=True)
-    policy = _retry_policy(retries)
+    try:
+        policy = _retry_policy(retries)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{vendor}: {exc}", vendor=vendor) from None
     env, env_source = _from_env(environment, var["ENVIRONMENT"])
     base, _ = _from_env(base_url, var["BASE_URL"])
     try:

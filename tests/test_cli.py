@@ -86,8 +86,7 @@ def test_configuration_and_usage_errors_exit_2() -> None:
     missing = run("token", "cobee")
     assert missing.returncode == 2
     assert (
-        missing.stderr.strip()
-        == "auth-sessions: error: cobee: no client id: set COBEE_CLIENT_ID"
+        missing.stderr.strip() == "auth-sessions: error: cobee: no client id: set COBEE_CLIENT_ID"
     )
     assert run("token", "nope").returncode == 2
     assert run("frobnicate").returncode == 2

@@ -8,11 +8,9 @@ client secret) and the token response at DEBUG.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import quote
+from typing import Any, Dict, Mapping, Optional
 
 from oauthlib.oauth2 import BackendApplicationClient
 
@@ -68,13 +66,6 @@ class OAuth2Endpoint(TokenEndpoint):
         params.update({f"param:{k}": str(v) for k, v in self.extra_params.items()})
         return params
 
-    def _basic(self) -> str:
-        pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret.reveal(), safe='')}"
-        return base64.b64encode(pair.encode()).decode()
-
-    def sensitive(self) -> List[str]:
-        return [*super().sensitive(), self._basic()]
-
     def token_request(self) -> TokenRequest:
         client = BackendApplicationClient(client_id=self.client_id, scope=self.scope)
         headers = {
@@ -84,7 +75,7 @@ class OAuth2Endpoint(TokenEndpoint):
         extra: Dict[str, Any] = dict(self.extra_params)
         if self.client_auth == "basic":
             body = client.prepare_request_body(scope=self.scope, **extra)
-            headers["Authorization"] = "Basic " + self._basic()
+            headers["Authorization"] = "Basic " + self.basic_credentials()
         else:
             body = client.prepare_request_body(
                 scope=self.scope,
