@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -30,13 +30,9 @@ def all_samples() -> List[Tuple[str, int]]:
 
 
 @pytest.fixture
-def vendor_env(fake_vendor: FakeVendors, monkeypatch: pytest.MonkeyPatch) -> FakeVendors:
-    for vendor in PUBLISHED:
-        client_id, secret = fake_vendor.credentials(vendor)
-        monkeypatch.setenv(f"{vendor.upper()}_CLIENT_ID", client_id)
-        monkeypatch.setenv(f"{vendor.upper()}_CLIENT_SECRET", secret)
-        monkeypatch.setenv(f"{vendor.upper()}_BASE_URL", fake_vendor.base_url(vendor))
-    return fake_vendor
+def vendor_env(fake_vendor: FakeVendors) -> Iterator[FakeVendors]:
+    with fake_vendor.environ(*PUBLISHED):
+        yield fake_vendor
 
 
 @pytest.mark.parametrize(("page", "index"), all_samples())
