@@ -6,7 +6,6 @@ replay. The token itself comes from the credential set's
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -30,7 +29,6 @@ from .tokens import Secret, Token
 
 __all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenAuth", "call_context"]
 
-logger = logging.getLogger(__name__)
 
 Timeout = Union[float, Tuple[float, float]]
 
@@ -257,7 +255,8 @@ class TokenAuth(requests.auth.AuthBase):
         body = request.body
         if body is not None and not isinstance(body, (bytes, str)):
             if not isinstance(getattr(request, "_body_position", None), int):
-                logger.info("%s: 401 not replayed: the request body cannot be rewound", self.vendor)
+                message = f"{self.vendor}: 401 not replayed: the request body cannot be rewound"
+                emit(Event("replay_skipped", self.vendor, message, self.client_id))
                 return r
             rewind_body(request)
         r.content  # noqa: B018 - drain so the connection can be reused

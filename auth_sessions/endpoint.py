@@ -57,6 +57,7 @@ from .errors import (
     TokenResponseError,
     TokenTimeout,
 )
+from .events import Event, emit
 from .tokens import Secret, Token
 
 __all__ = [
@@ -267,7 +268,17 @@ class TokenEndpoint:
                 try:
                     return Obtained(self.fetch(request, transport, deadline, clock, scrub), True)
                 except InvalidCredentials as exc:
-                    logger.info("%s: refresh refused (%s); fetching a new token", self.vendor, exc)
+                    message = f"{self.vendor}: refresh refused ({exc}); fetching a new token"
+                    emit(
+                        Event(
+                            "refresh_refused",
+                            self.vendor,
+                            message,
+                            self.client_id,
+                            outcome=type(exc).__name__,
+                            status_code=exc.status_code,
+                        )
+                    )
         return Obtained(self.fetch(self.token_request(), transport, deadline, clock, scrub), False)
 
     def fetch(

@@ -34,6 +34,10 @@ KINDS = {
     "replayed_401": logging.INFO,  # a request answered 401 was replayed with a fresh token
     "store_outage": logging.WARNING,  # a shared store became unreachable
     "store_recovered": logging.INFO,  # ... and is reachable again
+    "store_corrupt": logging.WARNING,  # a token file could not be read (taken as empty)
+    "refresh_refused": logging.INFO,  # a refresh grant was refused: client credentials next
+    "scope_changed": logging.INFO,  # the server granted another scope than the one asked
+    "replay_skipped": logging.INFO,  # a 401 whose body cannot be rewound is returned as is
 }
 """Every event kind, with the level its log line is written at."""
 

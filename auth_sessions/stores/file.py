@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import os
 import stat
 import threading
@@ -14,13 +13,13 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Set, Union
 
 from ..errors import ConfigurationError
+from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from .base import BaseTokenStore
 
 __all__ = ["FileTokenStore"]
 
-logger = logging.getLogger(__name__)
 
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 
@@ -99,7 +98,8 @@ class FileTokenStore(BaseTokenStore):
         except ValueError:
             if not self._warned_corrupt:
                 self._warned_corrupt = True
-                logger.warning("token file %s is corrupt; treating it as empty", self.path)
+                message = f"token file {self.path} is corrupt; treating it as empty"
+                emit(Event("store_corrupt", "", message, outcome="corrupt"))
             return {}
         return data
 

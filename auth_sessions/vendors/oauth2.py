@@ -9,7 +9,6 @@ client secret) and the token response at DEBUG.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Dict, Mapping, Optional
 
 from oauthlib.oauth2 import BackendApplicationClient
@@ -19,11 +18,11 @@ from .._urls import origin_prefix, require_secure
 from ..auth import TokenAuth
 from ..endpoint import TokenEndpoint, TokenRequest
 from ..errors import ConfigurationError
+from ..events import Event, emit
 from ..tokens import Token
 
 __all__ = ["DEFAULT_EXPIRES_IN", "OAuth2Auth", "OAuth2Endpoint"]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_EXPIRES_IN = 3600
 """Lifetime assumed when a provider omits ``expires_in`` (RFC 6749 only recommends it)."""
@@ -109,12 +108,11 @@ class OAuth2Endpoint(TokenEndpoint):
         granted = data.get("scope")
         if isinstance(granted, str) and granted.strip():
             if _scope_key(granted) != _scope_key(self.scope):
-                logger.info(
-                    "oauth2: %s granted scope %r where %r was asked; keeping the grant",
-                    self.client_id,
-                    granted,
-                    self.scope,
+                message = (
+                    f"oauth2: {self.client_id} granted scope {granted!r} where {self.scope!r} "
+                    "was asked; keeping the grant"
                 )
+                emit(Event("scope_changed", self.vendor, message, self.client_id))
             token = Token.create(
                 token.access_token.reveal(),
                 token_type=token.token_type,
