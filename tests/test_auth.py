@@ -48,7 +48,8 @@ def test_cold_store_32_threads_one_token_request(fake_vendor: FakeVendors) -> No
 
     assert run_threads(32, call) == [200] * 32
     assert fake_vendor.counts("sohar").token_requests == 1
-    assert session.auth.get_token().access_token
+    sent = {entry[2] for entry in fake_vendor.api_log("sohar")}
+    assert sent == {"Bearer " + session.auth.get_token().access_token.reveal()}  # all the same
 
 
 def test_expired_token_is_never_sent(clocked) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,10 @@ def test_401_burst_across_processes_one_renewal(
 
 def _child(spec: Tuple[str, ...], base: dict, key: str, store_holder: List[Any], out: Any) -> None:
     store = store_holder[0]
-    with store.lock(key, timeout=20) as acquired:  # the parent's thread held it at fork time
+    with store.lock(key, blocking=False) as at_once:  # the parent's thread holds it now
+        pass
+    out.put(at_once)
+    with store.lock(key, timeout=20) as acquired:
         ok = acquired
     status = auth_sessions.for_vendor("sohar", token_store=store, **base).get("/child").status_code
     out.put((ok, status))
@@ -109,14 +112,16 @@ def test_forked_child_works(
 
     thread = threading.Thread(target=holder)
     thread.start()
-    holding.wait(10)
+    assert holding.wait(10)
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     child = ctx.Process(target=_child, args=(spec, base, key, [store], out))
     child.start()
-    if kind != "memory":
-        # across processes the parent really holds it: the child waits, then gets it
-        release.set()
+    at_once = out.get(timeout=60)
+    # in memory the child has its own (reset) lock; across processes the parent's thread
+    # really holds it: the child must wait until the parent lets go
+    assert at_once is (kind == "memory")
+    release.set()
     ok, status = out.get(timeout=60)
     release.set()
     thread.join()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auth_sessions import FileTokenStore, RedisTokenStore, Token, TokenStore
+from auth_sessions import FileTokenStore, RedisTokenStore, Token
 from auth_sessions.testing import FakeVendors, ManualClock
 
 from ._workers import hold_lock
@@ -28,7 +28,6 @@ def _token(value: str, ttl: float = 3600.0, refresh_ttl: float = 0.0) -> Token:
 
 def test_round_trip_ttl_and_key(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
     store = RedisTokenStore(redis_server.url, prefix=prefix)
-    assert isinstance(store, TokenStore)
     key = "cobee|https://x/oauth/token|client|0123abcd"
     token = _token("secret-access-value", ttl=100, refresh_ttl=1000)
     store.put(key, token)
