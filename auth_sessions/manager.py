@@ -313,15 +313,15 @@ class TokenManager:
                     held.token, held.header, held.must_renew_at, held.must_renew_at
                 )
             waiters, flight.waiters = flight.waiters, []
-        for waiter in waiters:
-            waiter.release()
-        if error is not None and kept and held is not None:
+        if error is not None and kept and held is not None:  # told before anyone wakes
             self._event(
                 "stale_token_served",
                 f"{self.vendor}: renewal failed ({error}); the current token stays in use "
                 f"until {held.token.expires_at.isoformat()}",
                 error,
             )
+        for waiter in waiters:
+            waiter.release()
 
     def _obtain(self, flight: _Flight, fetch: Fetch) -> Snapshot:
         """Under the store's lock: adopt a fresher stored token, or fetch one."""
