@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import Dict, Optional
 
 import pytest
@@ -202,3 +203,23 @@ def test_environ_helper_sets_and_restores(fake_vendor: FakeVendors, monkeypatch)
         assert "OAUTH2_CLIENT_ID" not in exported  # configured by env vars alone only
     assert os.environ["SOHAR_CLIENT_ID"] == "before"
     assert "MANIS_CLIENT_ID" not in os.environ
+
+
+def test_ctrl_c_while_waiting_for_a_token_exits_130() -> None:
+    with FakeVendors() as fake:
+        gate, arrived = threading.Event(), threading.Event()
+        fake.inject_token_fault("cobee", "hold", gate=gate, arrived=arrived)
+        env = {**os.environ, **fake.env_vars("cobee")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auth_sessions", "token", "cobee"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            assert arrived.wait(60)  # the CLI is now waiting for its token
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == 130
+        finally:
+            gate.set()
+            process.kill() if process.poll() is None else None

@@ -67,6 +67,7 @@ class _Fault:
     body: Any = None
     delay: float = 0.0
     gate: Optional[threading.Event] = None
+    arrived: Optional[threading.Event] = None
 
 
 @dataclass
@@ -365,19 +366,21 @@ class FakeVendors:
         body: Any = None,
         delay: float = 0.0,
         gate: Optional[threading.Event] = None,
+        arrived: Optional[threading.Event] = None,
     ) -> None:
         """Make the next ``count`` token (or refresh) requests to ``vendor`` misbehave.
 
         ``kind`` is one of :data:`FAULTS`. For ``"status"``, ``body`` replaces the vendor's
         error body. For ``"hold"``, the answer waits until ``gate`` is set (or the fake
-        stops): a window the test opens and closes itself, not a timing guess.
+        stops): a window the test opens and closes itself, not a timing guess; ``arrived``,
+        if given, is set when the held request has come in.
         """
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
         if kind == "hold" and gate is None:
             raise ValueError("a 'hold' fault needs gate=threading.Event()")
         with self._lock:
-            fault = _Fault(kind, status, retry_after, body, delay, gate)
+            fault = _Fault(kind, status, retry_after, body, delay, gate, arrived)
             self._vendor(vendor).faults.extend([fault] * count)
 
     def counts(self, vendor: str) -> Counters:
@@ -489,6 +492,8 @@ class FakeVendors:
                 if fault.kind not in ("delay", "hold"):
                     return 200, {}, fault
                 delay, gate = fault.delay, fault.gate
+                if fault.arrived is not None:
+                    fault.arrived.set()
             else:
                 delay, gate = 0.0, None
         if delay:
