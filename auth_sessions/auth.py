@@ -211,21 +211,28 @@ class TokenAuth(requests.auth.AuthBase):
     # ------------------------------------------------------------------------ internals
 
     def _fetcher(self) -> Fetch:
-        if self._token_session is not None:
-            transport = Transport(session=self._token_session)
-        else:
-            caller = getattr(call_context, "session", None)
-            if caller is None or caller.auth is not self:
-                caller = self._bound() if self._bound is not None else None
-            transport = Transport.of(caller) if caller is not None else Transport()
-        endpoint, clock = self.endpoint, self._clock
+        """The fetch a flight started now would run. Cheap: most slow-path calls join a
+        flight in progress and never call it; the caller's session is read when it runs."""
+        caller = getattr(call_context, "session", None)
+        if caller is None or caller.auth is not self:
+            caller = None
 
         def fetch(current: Optional[Token], refresh: bool, deadline: float) -> Obtained:
-            return endpoint.obtain(
-                current, refresh, transport=transport, deadline=deadline, clock=clock
-            )
+            return self.endpoint.obtain(
+                current, refresh, transport=self._transport(caller), deadline=deadline,
+                clock=self._clock,
+            )  # fmt: skip
 
         return fetch
+
+    def _transport(self, caller: Optional[requests.Session]) -> Transport:
+        """The token session given, else the calling session's settings (or those of the
+        session this auth was built for), else requests' environment defaults."""
+        if self._token_session is not None:
+            return Transport(session=self._token_session)
+        if caller is None and self._bound is not None:
+            caller = self._bound()
+        return Transport.of(caller) if caller is not None else Transport()
 
     def _budget(self, timeout: Any = None) -> float:
         if timeout is None:

@@ -217,10 +217,11 @@ class TokenManager:
         return failure is not None and now < failure.until_ts
 
     def _check_failure(self, now: float, snap: Optional[Snapshot]) -> None:
-        failure = self._failure
+        """Fail at once while held back, unless a token can still be sent."""
         usable = snap is not None and now < snap.must_renew_at
-        if failure is not None and now < failure.until_ts and not usable:
-            raise self._error(failure, now)
+        if self._holding(now) and not usable:
+            assert self._failure is not None
+            raise self._error(self._failure, now)
 
     def _error(self, failure: Failure, now: float) -> AuthError:
         until = datetime.fromtimestamp(failure.until_ts, tz=timezone.utc)

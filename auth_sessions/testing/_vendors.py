@@ -58,7 +58,7 @@ class VendorSpec:
     refresh_path: Optional[str] = None
     api_headers: Mapping[str, str] = field(default_factory=dict)
     retry_header: str = "Retry-After"  # where a 429/503 says when to come back
-    by_env: bool = True  # a client is configured by <VENDOR>_* env vars alone
+    token_url_option: bool = False  # the client needs token_url= (no env var gives it)
 
 
 def _json_object(req: Incoming, error: Callable[[int, str], Json]) -> Json:
@@ -299,7 +299,7 @@ SPECS: Dict[str, VendorSpec] = {
             _oauth2_credentials,
             _seconds_body,
             _oauth2_error,
-            by_env=False,  # it needs token_url=, which no env var gives
+            token_url_option=True,
         ),
     )
 }

@@ -252,7 +252,7 @@ class FakeVendors:
 
     def env_vendors(self) -> Tuple[str, ...]:
         """The vendors a session can be built for from env vars alone."""
-        return tuple(n for n, state in self._vendors.items() if state.spec.by_env)
+        return tuple(n for n, s in self._vendors.items() if not s.spec.token_url_option)
 
     def env_vars(self, vendor: str) -> Dict[str, str]:
         """``{"COBEE_CLIENT_ID": ..., "COBEE_CLIENT_SECRET": ..., "COBEE_BASE_URL": ...}``."""
@@ -273,7 +273,7 @@ class FakeVendors:
             "base_url": self.base_url(vendor),
             "token_store": self.store,
         }
-        if vendor == "oauth2":
+        if self._vendor(vendor).spec.token_url_option:
             kwargs["token_url"] = self.token_url(vendor)
         if self.clock is not time.time:
             kwargs["clock"] = self.clock

@@ -39,7 +39,7 @@ class SoakReport:
 
 def run_soak(
     fake: FakeVendors,
-    vendor: str = "cobee",
+    vendor: str,
     *,
     threads: int = 16,
     per_thread: int = 2000,
