@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
-__all__ = ["SPECS", "VendorSpec", "iso_ms"]
+__all__ = ["SPECS", "Incoming", "Issued", "Refresh", "Reject", "VendorSpec", "iso_ms"]
 
 Json = Dict[str, Any]
 
@@ -41,8 +41,28 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Issued:
+    """A token the fake has just issued, in the fake's (possibly skewed) clock."""
+
+    token: str
+    now: float
+    expires: float
+    refresh: Optional[str] = None
+    refresh_expires: Optional[float] = None
+    unit: str = "s"  # how absolute expiries are written, for vendors that offer a choice
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """A refresh grant: where it is posted and the one JSON field that carries the token."""
+
+    path: str
+    field: str
+
+
+@dataclass(frozen=True)
 class VendorSpec:
-    """One fake vendor: where it lives and how its token endpoint behaves.
+    """One fake vendor: where it lives and how its token endpoint behaves, as data.
 
     ``credentials`` reads (client_id, client_secret) from a valid request or raises
     :class:`Reject`; ``token_body`` writes a successful answer; ``error_body`` writes the
@@ -53,12 +73,19 @@ class VendorSpec:
     prefix: str
     token_path: str
     credentials: Callable[[Incoming], Tuple[str, str]]
-    token_body: Callable[[str, float, float, Optional[str], Optional[float]], Json]
+    token_body: Callable[[Issued], Json]
     error_body: Callable[[int, str], Json]
-    refresh_path: Optional[str] = None
+    refresh: Optional[Refresh] = None
     api_headers: Mapping[str, str] = field(default_factory=dict)
     retry_header: str = "Retry-After"  # where a 429/503 says when to come back
+    retry_on_429: Optional[str] = None  # the delay a 429 always carries, if none is chosen
+    expiry_units: Tuple[str, ...] = ("s",)  # the first is the default
     token_url_option: bool = False  # the client needs token_url= (no env var gives it)
+
+    def retry_headers(self, status: int, retry_after: Optional[str]) -> Dict[str, str]:
+        """The headers a ``status`` answer carries, as this vendor sends them."""
+        value = retry_after if retry_after is not None or status != 429 else self.retry_on_429
+        return {self.retry_header: value} if value is not None else {}
 
 
 def _json_object(req: Incoming, error: Callable[[int, str], Json]) -> Json:
@@ -107,10 +134,12 @@ def _sohar_error(status: int, message: str) -> Json:
     return {"error": "invalid_request_error"}
 
 
-def _seconds_body(
-    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
-) -> Json:
-    return {"access_token": token, "token_type": "Bearer", "expires_in": round(expires - now, 3)}
+def _seconds_body(it: Issued) -> Json:
+    return {"access_token": it.token, "token_type": "Bearer", "expires_in": _left(it)}
+
+
+def _left(it: Issued) -> float:
+    return round(it.expires - it.now, 3)
 
 
 # --- Cair ----------------------------------------------------------------------------------
@@ -120,14 +149,12 @@ def _cair_error(status: int, message: str) -> Json:
     return {"message": message}
 
 
-def _cair_body(
-    token: str, now: float, expires: float, refresh: Optional[str], rexp: Optional[float]
-) -> Json:
+def _cair_body(it: Issued) -> Json:
     return {
-        "accessToken": token,
-        "refreshToken": refresh,
-        "expiresAt": iso_ms(expires),
-        "refreshTokenExpiresAt": iso_ms(rexp or expires),
+        "accessToken": it.token,
+        "refreshToken": it.refresh,
+        "expiresAt": iso_ms(it.expires),
+        "refreshTokenExpiresAt": iso_ms(it.refresh_expires or it.expires),
     }
 
 
@@ -172,10 +199,8 @@ def _cobee_error(status: int, message: str) -> Json:
     return {"message": "Unauthorized" if status == 401 else message}
 
 
-def _cobee_body(
-    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
-) -> Json:
-    return {"accessToken": token, "tokenType": "Bearer", "expiresIn": round(expires - now, 3)}
+def _cobee_body(it: Issued) -> Json:
+    return {"accessToken": it.token, "tokenType": "Bearer", "expiresIn": _left(it)}
 
 
 # --- Manis ---------------------------------------------------------------------------------
@@ -209,10 +234,9 @@ def _manis_credentials(req: Incoming) -> Tuple[str, str]:
     return lower["x-merchant-id"], lower["x-secret"]
 
 
-def _manis_body(
-    token: str, now: float, expires: float, _r: Optional[str], _re: Optional[float]
-) -> Json:
-    return {"token": token, "tokenType": "Bearer", "expiresAt": int(expires * 1000)}
+def _manis_body(it: Issued) -> Json:
+    stamp = int(it.expires * 1000) if it.unit == "ms" else int(it.expires)
+    return {"token": it.token, "tokenType": "Bearer", "expiresAt": stamp}
 
 
 # --- Generic RFC 6749 ----------------------------------------------------------------------
@@ -269,7 +293,7 @@ SPECS: Dict[str, VendorSpec] = {
             _json_credentials("clientId", "clientSecret", _cair_error),
             _cair_body,
             _cair_error,
-            refresh_path="/api/refresh",
+            refresh=Refresh("/api/refresh", "refreshToken"),
         ),
         VendorSpec(
             "orum",
@@ -288,9 +312,16 @@ SPECS: Dict[str, VendorSpec] = {
             _json_credentials("clientId", "clientSecret", _cobee_error),
             _cobee_body,
             _cobee_error,
+            retry_on_429="1",  # its 429s always say when to come back
         ),
         VendorSpec(
-            "manis", "/manis", "/api/v1/auth/token", _manis_credentials, _manis_body, _manis_error
+            "manis",
+            "/manis",
+            "/api/v1/auth/token",
+            _manis_credentials,
+            _manis_body,
+            _manis_error,
+            expiry_units=("ms", "s"),
         ),
         VendorSpec(
             "oauth2",

@@ -12,7 +12,7 @@ from auth_sessions import ConfigurationError, InvalidCredentials
 
 @pytest.mark.parametrize("unit", ["ms", "s"])
 def test_epoch_expiry_units(fake_vendor, unit: str) -> None:  # type: ignore[no-untyped-def]
-    fake_vendor.set_manis_expiry_unit(unit)
+    fake_vendor.set_expiry_unit("manis", unit)
     token = fake_vendor.auth("manis").get_token()
     assert abs(token.expires_ts - (time.time() + 3600)) < 5
 

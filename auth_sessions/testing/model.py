@@ -1,0 +1,431 @@
+"""``VendorModel``: the fake vendors without sockets — state, token issuing, validation.
+
+Each vendor's quirks come from its :class:`~._vendors.VendorSpec` (data); this module names
+no vendor and imports nothing of the client it is used to test. :meth:`VendorModel.handle`
+turns an :class:`Incoming` request into a :class:`Reply`; ``_http`` serves it on loopback.
+
+Thread-safe: one lock guards the state; controls may be called while requests are handled,
+and a fault that waits (``delay``, ``hold``) waits outside the lock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ._vendors import SPECS, Incoming, Issued, Reject, VendorSpec
+from .faults import Fault, FaultContext, Reply, make_fault
+
+__all__ = ["Counters", "Incoming", "Reply", "VendorModel"]
+
+LOG_SIZE = 10_000
+"""The API and token logs keep the latest this many entries (long soaks stay small)."""
+
+
+@dataclass
+class Counters:
+    """Server-side counts for one vendor (a snapshot; read with :meth:`VendorModel.counts`)."""
+
+    token_requests: int = 0
+    token_rejected: int = 0
+    refreshes: int = 0
+    refresh_reuse: int = 0
+    api_calls: int = 0
+    unauthorized: int = 0
+    expired_presented: int = 0
+    authorization_seen: int = 0
+
+
+def _log() -> Deque[Any]:
+    return deque(maxlen=LOG_SIZE)
+
+
+@dataclass
+class _Vendor:
+    spec: VendorSpec
+    client_id: str
+    client_secret: str
+    lifetime: float
+    refresh_lifetime: float
+    unit: str
+    tokens: Dict[str, float] = field(default_factory=dict)
+    refresh: Dict[str, Tuple[float, bool]] = field(default_factory=dict)
+    faults: Deque[Fault] = field(default_factory=deque)
+    api_failures: Deque[Tuple[int, Optional[str]]] = field(default_factory=deque)
+    counters: Counters = field(default_factory=Counters)
+    api_log: Deque[Tuple[str, str, Optional[str], str]] = field(default_factory=_log)
+    token_log: Deque[str] = field(default_factory=_log)
+    token_times: Deque[float] = field(default_factory=_log)
+    fail_every: Optional[Tuple[int, int]] = None
+    seen_ids: Set[str] = field(default_factory=set)
+    grant: Optional[Callable[[str], str]] = None
+    scopes: Dict[str, str] = field(default_factory=dict)
+
+
+class VendorModel:
+    """Every fake vendor's token endpoint and protected API, as a state machine.
+
+    Token endpoints validate requests as their vendor's spec says (method, path, content
+    type, exact body keys, header credentials, no Authorization) and answer the spec's
+    shapes. Any other path under a vendor's prefix is a protected API that accepts only live
+    Bearer tokens of that vendor and echoes what it received (method, path, body digest).
+
+    Args:
+        clock: epoch-seconds clock used for token expiry (share one with the auth objects
+            under test to move time without sleeping).
+        token_lifetime: seconds an access token lives (per vendor: :meth:`set_lifetime`).
+        refresh_lifetime: seconds a refresh token lives.
+
+    Example:
+        >>> from auth_sessions.testing import Incoming, VendorModel
+        >>> model = VendorModel()
+        >>> import json
+        >>> client_id, secret = model.credentials("sohar")
+        >>> body = json.dumps({"client_id": client_id, "client_secret": secret}).encode()
+        >>> request = Incoming("POST", "application/json", {}, body, "/sohar/oauth/token")
+        >>> reply = model.handle(request)
+        >>> reply.status, reply.payload()["token_type"]
+        (200, 'Bearer')
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        token_lifetime: float = 3600.0,
+        refresh_lifetime: float = 86400.0,
+    ) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._vendors: Dict[str, _Vendor] = {
+            name: _Vendor(
+                spec,
+                client_id=f"{name}-client",
+                client_secret=f"{name}-secret-{secrets.token_hex(8)}",
+                lifetime=token_lifetime,
+                refresh_lifetime=refresh_lifetime,
+                unit=spec.expiry_units[0],
+            )
+            for name, spec in SPECS.items()
+        }
+        self._routes = sorted(self._vendors.values(), key=lambda s: -len(s.spec.prefix))
+        self._issued: Set[str] = set()
+        self.skew = 0.0
+        self.send_date = True
+
+    # ------------------------------------------------------------------ what it serves
+
+    def vendors(self) -> List[str]:
+        """The vendor names this fake serves."""
+        return list(self._vendors)
+
+    def spec(self, vendor: str) -> VendorSpec:
+        """How ``vendor`` is described: its prefix, paths and quirks."""
+        return self._vendor(vendor).spec
+
+    def credentials(self, vendor: str) -> Tuple[str, str]:
+        """The (client_id, client_secret) the fake accepts for ``vendor``."""
+        state = self._vendor(vendor)
+        return state.client_id, state.client_secret
+
+    # ------------------------------------------------------------------ controls
+
+    def set_lifetime(
+        self, vendor: str, seconds: float, refresh_seconds: Optional[float] = None
+    ) -> None:
+        """Lifetime of tokens issued from now on (and of refresh tokens)."""
+        with self._lock:
+            state = self._vendor(vendor)
+            state.lifetime = seconds
+            if refresh_seconds is not None:
+                state.refresh_lifetime = refresh_seconds
+
+    def set_expiry_unit(self, vendor: str, unit: str) -> None:
+        """How ``vendor`` writes absolute expiries, for vendors that write them in more than
+        one unit (``spec(vendor).expiry_units``, the first being the default)."""
+        with self._lock:
+            state = self._vendor(vendor)
+            if unit not in state.spec.expiry_units:
+                units = ", ".join(state.spec.expiry_units)
+                raise ValueError(f"{state.spec.name} writes expiries in {units}, not {unit!r}")
+            state.unit = unit
+
+    def set_server_clock(self, skew: float = 0.0, *, send_date: bool = True) -> None:
+        """Make the fake's own clock ``skew`` seconds off: its ``Date`` header and the
+        absolute expiries it writes move; the tokens' real lives do not.
+        ``send_date=False`` leaves the ``Date`` header out."""
+        with self._lock:
+            self.skew = float(skew)
+            self.send_date = send_date
+
+    def revoke_tokens(self, vendor: Optional[str] = None) -> None:
+        """Forget every access token issued (for ``vendor``, or all): they now get 401."""
+        with self._lock:
+            for state in self._select(vendor):
+                state.tokens.clear()
+
+    def revoke_refresh_tokens(self, vendor: Optional[str] = None) -> None:
+        """Forget every refresh token issued (for ``vendor``, or all): refresh grants get 401."""
+        with self._lock:
+            for state in self._select(vendor):
+                state.refresh.clear()
+
+    def grant_scope(self, vendor: str, rule: Optional[Callable[[str], str]]) -> None:
+        """Answer token requests with a ``scope`` field: ``rule(asked scope)`` (narrow or
+        widen it, as RFC 6749 section 3.3 lets a server). None: no scope field."""
+        with self._lock:
+            self._vendor(vendor).grant = rule
+
+    def fail_api_calls(
+        self, vendor: str, count: int = 1, *, status: int = 401, retry_after: Optional[str] = None
+    ) -> None:
+        """Answer the next ``count`` API calls to ``vendor`` with ``status``, token or not
+        (with the vendor's own delay header when ``retry_after`` is given)."""
+        with self._lock:
+            self._vendor(vendor).api_failures.extend([(status, retry_after)] * count)
+
+    def fail_first_attempts(self, vendor: str, every: int, *, status: int = 401) -> None:
+        """Answer ``status`` to every ``every``-th distinct request, on its first attempt only.
+
+        Requests are told apart by their ``X-Request-Id`` header; a replay of a failed request
+        (same id) is served normally. ``every=0`` switches it off.
+        """
+        with self._lock:
+            state = self._vendor(vendor)
+            state.fail_every = (every, status) if every else None
+            state.seen_ids.clear()
+
+    def inject_token_fault(self, vendor: str, kind: str, *, count: int = 1, **options: Any) -> None:
+        """Make the next ``count`` token (or refresh) requests to ``vendor`` misbehave.
+
+        ``kind`` is one of :data:`~auth_sessions.testing.FAULTS`; ``options`` are the
+        fault's own: ``status``, ``retry_after`` and ``body`` for ``"status"``; ``body`` for
+        ``"body"``; ``delay`` for ``"delay"``; ``gate`` and ``arrived`` (threading.Events)
+        for ``"hold"``, which answers only once the test sets ``gate``.
+        """
+        faults = [make_fault(kind, **options) for _ in range(count)]
+        with self._lock:
+            self._vendor(vendor).faults.extend(faults)
+
+    # ------------------------------------------------------------------ what it saw
+
+    def counts(self, vendor: str) -> Counters:
+        """A snapshot of ``vendor``'s server-side counters."""
+        with self._lock:
+            return Counters(**vars(self._vendor(vendor).counters))
+
+    def api_log(self, vendor: str) -> List[Tuple[str, str, Optional[str], str]]:
+        """(method, path, Authorization header or None, body sha256) of each API call."""
+        with self._lock:
+            return list(self._vendor(vendor).api_log)
+
+    def token_log(self, vendor: str) -> List[str]:
+        """The request path (with any query string) of each token or refresh request."""
+        with self._lock:
+            return list(self._vendor(vendor).token_log)
+
+    def token_times(self, vendor: str) -> List[float]:
+        """When each token or refresh request arrived (``time.monotonic()``)."""
+        with self._lock:
+            return list(self._vendor(vendor).token_times)
+
+    def issued_secrets(self) -> Set[str]:
+        """Every client secret, access token and refresh token this fake knows (leak scans)."""
+        with self._lock:
+            found: Set[str] = set()
+            for state in self._vendors.values():
+                found.add(state.client_secret)
+                found.update(state.tokens)
+                found.update(state.refresh)
+            return found | self._issued
+
+    def reset_counts(self) -> None:
+        """Zero every counter and clear the logs."""
+        with self._lock:
+            for state in self._vendors.values():
+                state.counters = Counters()
+        self.clear_logs()
+
+    def clear_logs(self) -> None:
+        """Forget the API and token logs (counters stay), e.g. during a long benchmark."""
+        with self._lock:
+            for state in self._vendors.values():
+                state.api_log.clear()
+                state.token_log.clear()
+
+    # ------------------------------------------------------------------ answering
+
+    def date_header(self) -> Optional[str]:
+        """The ``Date`` header the fake sends now (from its possibly skewed clock), or None."""
+        if not self.send_date:
+            return None
+        return email.utils.formatdate(self.clock() + self.skew, usegmt=True)
+
+    def handle(self, req: Incoming) -> Reply:
+        """Answer one request: a token or refresh grant, a redirect, or a protected API call."""
+        parts = urlsplit(req.path)
+        state, sub = self._route(parts.path)
+        if state is None:
+            return Reply.json(404, {"message": "no such vendor"})
+        spec = state.spec
+        if sub == "/redirect":
+            query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+            return Reply.json(
+                302, {"message": "moved"}, {"Location": unquote(query.get("to", "/"))}
+            )
+        if sub == spec.token_path or (spec.refresh is not None and sub == spec.refresh.path):
+            if req.method != "POST":
+                return Reply.json(405, spec.error_body(405, "method not allowed"))
+            return self._token(state, sub != spec.token_path, req)
+        return self._api(state, req, sub)
+
+    def _vendor(self, name: str) -> _Vendor:
+        try:
+            return self._vendors[name.lower()]
+        except KeyError:
+            raise ValueError(
+                f"unknown fake vendor {name!r}; one of {', '.join(self._vendors)}"
+            ) from None
+
+    def _select(self, vendor: Optional[str]) -> List[_Vendor]:
+        return [self._vendor(vendor)] if vendor else list(self._vendors.values())
+
+    def _route(self, path: str) -> Tuple[Optional[_Vendor], str]:
+        for state in self._routes:
+            prefix = state.spec.prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                return state, path[len(prefix) :] or "/"
+        return None, path
+
+    def _token(self, state: _Vendor, refreshing: bool, req: Incoming) -> Reply:
+        with self._lock:
+            state.token_log.append(req.path)
+            state.token_times.append(time.monotonic())
+            if refreshing:
+                state.counters.refreshes += 1
+            else:
+                state.counters.token_requests += 1
+            fault = state.faults.popleft() if state.faults else None
+            if fault is not None:
+                fault.arrive()
+        if fault is not None:
+            reply = fault.respond(
+                FaultContext(state.spec, lambda: self._good(state), self._stopping)
+            )
+            if reply is not None:
+                return reply
+        with self._lock:
+            try:
+                if refreshing:
+                    self._check_refresh(state, req)
+                else:
+                    self._check_credentials(state, req)
+            except Reject as rejected:
+                state.counters.token_rejected += 1
+                return Reply.json(rejected.status, rejected.body)
+            asked = " ".join(parse_qs(req.body.decode("utf-8", "replace")).get("scope", []))
+            return Reply.json(200, self._issue(state, asked))
+
+    def _good(self, state: _Vendor) -> Dict[str, Any]:
+        with self._lock:
+            return self._issue(state, "")
+
+    def _issue(self, state: _Vendor, asked: str) -> Dict[str, Any]:
+        spec, now = state.spec, self.clock()
+        token = f"{spec.name}-at-{secrets.token_urlsafe(18)}"
+        expires = now + state.lifetime
+        state.tokens[token] = expires
+        self._issued.add(token)
+        refresh = refresh_expires = None
+        if spec.refresh is not None:
+            refresh = f"{spec.name}-rt-{secrets.token_urlsafe(18)}"
+            refresh_expires = now + state.refresh_lifetime
+            state.refresh[refresh] = (refresh_expires, False)
+            self._issued.add(refresh)
+            refresh_expires += self.skew
+        skew = self.skew
+        issued = Issued(token, now + skew, expires + skew, refresh, refresh_expires, state.unit)
+        body = spec.token_body(issued)
+        if state.grant is not None:
+            body["scope"] = state.scopes[token] = state.grant(asked)
+        return body
+
+    def _check_credentials(self, state: _Vendor, req: Incoming) -> None:
+        spec = state.spec
+        if spec.credentials(req) != (state.client_id, state.client_secret):
+            raise Reject(401, spec.error_body(401, "invalid client credentials"))
+
+    def _check_refresh(self, state: _Vendor, req: Incoming) -> None:
+        spec = state.spec
+        assert spec.refresh is not None
+        name = spec.refresh.field
+        try:
+            data = json.loads(req.body.decode("utf-8")) if req.body else None
+        except (UnicodeDecodeError, ValueError):
+            data = None
+        if not isinstance(data, dict) or set(data) != {name} or not isinstance(data[name], str):
+            raise Reject(400, spec.error_body(400, f"body must be {{{name}}}"))
+        known = state.refresh.get(data[name])
+        if known is None:
+            raise Reject(401, spec.error_body(401, "Invalid refresh token"))
+        expires, used = known
+        if used:
+            state.counters.refresh_reuse += 1
+            raise Reject(401, spec.error_body(401, "Refresh token already used"))
+        if self.clock() >= expires:
+            raise Reject(401, spec.error_body(401, "Refresh token expired"))
+        state.refresh[data[name]] = (expires, True)
+
+    def _api(self, state: _Vendor, req: Incoming, path: str) -> Reply:
+        spec = state.spec
+        lower = {k.lower(): v for k, v in req.headers.items()}
+        header = lower.get("authorization")
+        digest = hashlib.sha256(req.body).hexdigest()
+        with self._lock:
+            counters = state.counters
+            counters.api_calls += 1
+            state.api_log.append((req.method, path, header, digest))
+            if header is not None:
+                counters.authorization_seen += 1
+            forced = state.api_failures.popleft() if state.api_failures else None
+            request_id = lower.get("x-request-id")
+            first_attempt = request_id is not None and request_id not in state.seen_ids
+            if forced is None and state.fail_every and first_attempt:
+                state.seen_ids.add(str(request_id))
+                if len(state.seen_ids) % state.fail_every[0] == 0:
+                    forced = (state.fail_every[1], None)
+            if forced is not None:
+                status, retry_after = forced
+                if status == 401:
+                    counters.unauthorized += 1
+                headers = spec.retry_headers(status, retry_after)
+                return Reply.json(status, spec.error_body(status, "forced failure"), headers)
+            token = header[7:] if header and header.startswith("Bearer ") else None
+            expires = state.tokens.get(token) if token else None
+            if expires is None or self.clock() >= expires:
+                if expires is not None:
+                    counters.expired_presented += 1
+                counters.unauthorized += 1
+                return Reply.json(401, spec.error_body(401, "Unauthorized"))
+            for name, value in spec.api_headers.items():
+                if lower.get(name.lower()) != value:
+                    message = f"header {name}: {value} is required"
+                    return Reply.json(400, spec.error_body(400, message))
+        echo = {
+            "vendor": spec.name,
+            "method": req.method,
+            "path": path,
+            "body_sha256": digest,
+            "body_length": len(req.body),
+            "scope": state.scopes.get(token or ""),
+        }
+        return Reply.json(200, echo)
