@@ -54,6 +54,22 @@ def run_threads(count: int, target, *args) -> list:  # type: ignore[no-untyped-d
     return results
 
 
+def run_while_held(fake: FakeVendors, vendor: str, count: int, target, *args) -> list:  # type: ignore[no-untyped-def]
+    """:func:`run_threads`, with ``vendor``'s first token request held at the fake until it
+    has arrived: every thread starts while a fetch is in flight and unanswered."""
+    gate, arrived = threading.Event(), threading.Event()
+    fake.inject_token_fault(vendor, "hold", gate=gate, arrived=arrived)
+    seen: list = []
+    opener = threading.Thread(target=lambda: (seen.append(arrived.wait(30)), gate.set()))
+    opener.start()
+    try:
+        return run_threads(count, target, *args)
+    finally:
+        gate.set()
+        opener.join()
+        assert seen == [True], "the held token request never arrived"
+
+
 # A real redis-server on a free loopback port, no persistence; stopped afterwards. Without
 # redis-server the Redis tests skip with the reason, except under CI=true, where a missing
 # server is a failure (.ci/run installs it).

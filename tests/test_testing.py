@@ -106,7 +106,8 @@ def test_stop_leaves_no_threads() -> None:
     session = fake.session("cobee")
     for _ in range(3):
         session.get("/x")  # keep-alive connection left open on purpose
-    fake.inject_token_fault("sohar", "delay", delay=30)
+    gate, arrived = threading.Event(), threading.Event()
+    fake.inject_token_fault("sohar", "hold", gate=gate, arrived=arrived)  # never opened
 
     def wait_for_token() -> None:
         # the server goes away mid-request, as intended
@@ -115,8 +116,7 @@ def test_stop_leaves_no_threads() -> None:
 
     waiter = threading.Thread(target=wait_for_token)
     waiter.start()
-    while fake.counts("sohar").token_requests == 0:  # the delayed request is being served
-        threading.Event().wait(0.01)
+    assert arrived.wait(30)  # the held request is being served
     fake.stop()
     waiter.join()
     assert set(threading.enumerate()) - before == set()

@@ -24,9 +24,11 @@ def hammer(
     start: Any,
     out: Any,
     calls: int = 1,
+    ready: Any = None,
 ) -> None:
     """``threads`` threads, released together after every process is ready, ``calls``
-    requests each; each outcome is a status code or the name of the error raised."""
+    requests each; each outcome is a status code or the name of the error raised. Each
+    thread releases ``ready`` (a semaphore) as it makes its first call."""
     store = make_store(spec)
     statuses: List[Any] = []
     lock = threading.Lock()
@@ -35,6 +37,8 @@ def hammer(
     def work() -> None:
         session = auth_sessions.for_vendor(vendor, token_store=store, **kwargs)
         barrier.wait()
+        if ready is not None:
+            ready.release()
         for _ in range(calls):
             try:
                 status: Any = session.get("/fleet").status_code

@@ -24,19 +24,29 @@ def _fleet(
     spec: Tuple[str, ...],
     processes: int = PROCESSES,
     calls: int = 1,
+    held: bool = False,
     **overrides: Any,
 ) -> List[Any]:
+    """Run ``processes`` x THREADS callers; ``held``: the first token request waits at the
+    fake until it has arrived and every caller has started."""
     kwargs = fake.session_kwargs(vendor, **overrides)
     kwargs.pop("token_store")
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
+    start, out, ready = ctx.Event(), ctx.Queue(), ctx.Semaphore(0)
+    gate, arrived = threading.Event(), threading.Event()
+    if held:
+        fake.inject_token_fault(vendor, "hold", gate=gate, arrived=arrived)
     procs = [
-        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out, calls))
+        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out, calls, ready))
         for _ in range(processes)
     ]
     for p in procs:
         p.start()
     start.set()
+    if held:
+        started = all(ready.acquire(timeout=60) for _ in range(processes * THREADS))
+        assert started and arrived.wait(60), "the callers never all started"
+        gate.set()
     statuses: List[Any] = []
     for _ in procs:
         statuses += out.get(timeout=120)
@@ -57,8 +67,7 @@ def spec(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Tuple[s
 def test_cold_store_fleet_one_token_request(
     fake_vendor: FakeVendors, spec: Tuple[str, ...]
 ) -> None:
-    fake_vendor.inject_token_fault("cobee", "delay", delay=0.5)  # the first fetch is slow
-    statuses = _fleet(fake_vendor, "cobee", spec)
+    statuses = _fleet(fake_vendor, "cobee", spec, held=True)
     assert statuses == [200] * (PROCESSES * THREADS)
     assert fake_vendor.counts("cobee").token_requests == 1
 
