@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from auth_sessions import MemoryTokenStore, Token, TokenStore
+from auth_sessions import Failure, MemoryTokenStore, Token, TokenStore
 from auth_sessions.testing import ManualClock
 
 
@@ -18,8 +18,26 @@ def _token(value: str, expires: float, refresh_expires: float | None = None) -> 
     )
 
 
-def test_is_a_token_store() -> None:
-    assert isinstance(MemoryTokenStore(), TokenStore)
+def test_keeps_the_token_store_contract() -> None:
+    """Each protocol method does what TokenStore says (not just exists)."""
+    clock = ManualClock(1000.0)
+    store: TokenStore = MemoryTokenStore(timer=clock)
+    first, second = _token("a", 1100.0), _token("b", 1100.0)
+    assert store.load("k") == (None, None)
+    store.put("k", first)
+    assert store.get("k") == first
+    assert store.invalidate("k", second) is False  # not the current one: kept
+    assert store.invalidate("k", first) is True
+    assert store.get("k") is None
+    failure = Failure("refused", "k: 401", until_ts=1060.0, status_code=401)
+    store.put("k", second)
+    store.put_failure("k", failure)
+    assert store.load("k") == (second, failure)
+    clock.advance(61)
+    assert store.get_failure("k") is None  # failure memory ends at until_ts
+    store.delete("k")
+    assert store.get("k") is None
+    assert store.may_refresh("k", second) is True
 
 
 def test_entries_leave_with_their_expiry() -> None:
@@ -68,7 +86,7 @@ def test_lock_is_per_key_and_non_blocking_mode() -> None:
 
     t = threading.Thread(target=holder)
     t.start()
-    inside.wait(5)
+    assert inside.wait(5)
     with store.lock("a", blocking=False) as got_a:
         seen.append(got_a)
     with store.lock("b", blocking=False) as got_b:
