@@ -10,6 +10,12 @@ import auth_sessions
 from auth_sessions import API_RETRIES, ConfigurationError, RetryPolicy
 from auth_sessions._http import parse_delay
 from auth_sessions.testing import FakeVendors
+from auth_sessions.testing._vendors import SPECS
+
+from .conftest import VENDORS
+
+# one vendor for each delay header the vendors use (Retry-After, Orum's X-Retry-In)
+BY_HEADER = {SPECS[v].retry_header: v for v in reversed(VENDORS)}
 
 QUICK = replace(API_RETRIES, backoff_factor=0.0)
 
@@ -22,6 +28,16 @@ def test_idempotent_methods_retried(fake_vendor: FakeVendors, status: int, metho
     fake_vendor.fail_api_calls("cobee", 2, status=status, retry_after="0")
     assert session.request(method, "/employees").status_code == 200
     assert fake_vendor.counts("cobee").api_calls == 1 + 3
+
+
+@pytest.mark.parametrize("vendor", sorted(BY_HEADER.values()))
+def test_the_retry_waits_as_long_as_the_vendor_asks(fake_vendor: FakeVendors, vendor: str) -> None:
+    session = fake_vendor.session(vendor)  # the default policy: its first backoff is 0 s
+    session.get("/warm")
+    fake_vendor.fail_api_calls(vendor, 1, status=429, retry_after="1")  # in its own header
+    assert session.get("/x").status_code == 200
+    refused, retried = fake_vendor.api_times(vendor)[-2:]
+    assert retried - refused >= 0.9
 
 
 def test_post_not_retried_unless_opted_in(fake_vendor: FakeVendors) -> None:

@@ -43,6 +43,14 @@ def test_private_ca_in_session_verify_reaches_token_calls(tls_fake: FakeVendors,
     assert tls_fake.counts("cobee").token_requests == 1
 
 
+def test_the_calling_session_carries_the_token_call(tls_fake: FakeVendors, pki: Pki) -> None:
+    built = tls_fake.session("cobee", retry=RetryPolicy(total=0))  # knows no private CA
+    caller = tls_fake.session("cobee")
+    caller.auth, caller.verify = built.auth, pki.ca  # one auth, shared by another session
+    assert caller.get("/employees").status_code == 200  # its token call trusted the CA too
+    assert tls_fake.counts("cobee").token_requests == 1
+
+
 def test_without_the_private_ca_the_cause_is_named(tls_fake: FakeVendors) -> None:
     session = tls_fake.session("cobee", retry=RetryPolicy(total=0))
     with pytest.raises(TokenEndpointError, match="TLS verification failed"):

@@ -12,6 +12,7 @@ from auth_sessions.testing.soak import run_soak
 SCALE = float(os.environ.get("SOAK_SCALE", "1"))  # benchmarks/soak.py runs longer ones
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("vendor", "per_thread"), [("cobee", 2000), ("cair", 500)])
 def test_soak_nothing_lost(fake_vendor: FakeVendors, vendor: str, per_thread: int) -> None:
     report = run_soak(

@@ -64,6 +64,7 @@ class _Vendor:
     api_log: Deque[Tuple[str, str, Optional[str], str]] = field(default_factory=_log)
     token_log: Deque[str] = field(default_factory=_log)
     token_times: Deque[float] = field(default_factory=_log)
+    api_times: Deque[float] = field(default_factory=_log)
     fail_every: Optional[Tuple[int, int]] = None
     seen_ids: Set[str] = field(default_factory=set)
     grant: Optional[Callable[[str], str]] = None
@@ -238,6 +239,11 @@ class VendorModel:
         with self._lock:
             return list(self._vendor(vendor).token_times)
 
+    def api_times(self, vendor: str) -> List[float]:
+        """When each API call arrived (``time.monotonic()``)."""
+        with self._lock:
+            return list(self._vendor(vendor).api_times)
+
     def issued_secrets(self) -> Set[str]:
         """Every client secret, access token and refresh token this fake knows (leak scans)."""
         with self._lock:
@@ -259,8 +265,8 @@ class VendorModel:
         """Forget the API and token logs (counters stay), e.g. during a long benchmark."""
         with self._lock:
             for state in self._vendors.values():
-                state.api_log.clear()
-                state.token_log.clear()
+                for log in (state.api_log, state.token_log, state.api_times, state.token_times):
+                    log.clear()
 
     # ------------------------------------------------------------------ answering
 
@@ -394,6 +400,7 @@ class VendorModel:
             counters = state.counters
             counters.api_calls += 1
             state.api_log.append((req.method, path, header, digest))
+            state.api_times.append(time.monotonic())
             if header is not None:
                 counters.authorization_seen += 1
             forced = state.api_failures.popleft() if state.api_failures else None

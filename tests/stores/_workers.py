@@ -25,11 +25,17 @@ def hammer(
     out: Any,
     calls: int = 1,
     ready: Any = None,
+    warmed: Any = None,
 ) -> None:
     """``threads`` threads, released together after every process is ready, ``calls``
     requests each; each outcome is a status code or the name of the error raised. Each
-    thread releases ``ready`` (a semaphore) as it makes its first call."""
+    thread releases ``ready`` (a semaphore) as it makes its first call. With ``warmed``
+    (a semaphore), the process first makes one call, so its threads start with the token
+    it holds, and releases ``warmed``."""
     store = make_store(spec)
+    if warmed is not None:
+        auth_sessions.for_vendor(vendor, token_store=store, **kwargs).get("/warm")
+        warmed.release()
     statuses: List[Any] = []
     lock = threading.Lock()
     barrier = threading.Barrier(threads)

@@ -25,23 +25,32 @@ def _fleet(
     processes: int = PROCESSES,
     calls: int = 1,
     held: bool = False,
+    then_revoke: bool = False,
     **overrides: Any,
 ) -> List[Any]:
     """Run ``processes`` x THREADS callers; ``held``: the first token request waits at the
-    fake until it has arrived and every caller has started."""
+    fake until it has arrived and every caller has started; ``then_revoke``: every process
+    first holds a token, which the fake then revokes before the callers start."""
     kwargs = fake.session_kwargs(vendor, **overrides)
     kwargs.pop("token_store")
     ctx = multiprocessing.get_context("spawn")
-    start, out, ready = ctx.Event(), ctx.Queue(), ctx.Semaphore(0)
+    start, out, ready, warmed = ctx.Event(), ctx.Queue(), ctx.Semaphore(0), ctx.Semaphore(0)
     gate, arrived = threading.Event(), threading.Event()
     if held:
         fake.inject_token_fault(vendor, "hold", gate=gate, arrived=arrived)
     procs = [
-        ctx.Process(target=hammer, args=(spec, vendor, kwargs, THREADS, start, out, calls, ready))
+        ctx.Process(
+            target=hammer,
+            args=(spec, vendor, kwargs, THREADS, start, out, calls, ready),
+            kwargs={"warmed": warmed if then_revoke else None},
+        )
         for _ in range(processes)
     ]
     for p in procs:
         p.start()
+    if then_revoke:
+        assert all(warmed.acquire(timeout=60) for _ in procs), "a process never warmed up"
+        fake.revoke_tokens(vendor)
     start.set()
     if held:
         started = all(ready.acquire(timeout=60) for _ in range(processes * THREADS))
@@ -75,12 +84,11 @@ def test_cold_store_fleet_one_token_request(
 def test_401_burst_across_processes_one_renewal(
     fake_vendor: FakeVendors, spec: Tuple[str, ...]
 ) -> None:
-    store = make_store(spec)
-    fake_vendor.session("orum", token_store=store).get("/warm")
-    fake_vendor.revoke_tokens("orum")
-    statuses = _fleet(fake_vendor, "orum", spec)
+    statuses = _fleet(fake_vendor, "orum", spec, then_revoke=True)  # each sends a dead token
     assert statuses == [200] * (PROCESSES * THREADS)
-    assert fake_vendor.counts("orum").token_requests == 2  # the warm-up and one renewal
+    counts = fake_vendor.counts("orum")
+    assert counts.unauthorized >= PROCESSES  # every process met the 401...
+    assert counts.token_requests == 2  # ...and one renewal served them: the warm-up, and it
 
 
 def _child(spec: Tuple[str, ...], base: dict, key: str, store_holder: List[Any], out: Any) -> None:

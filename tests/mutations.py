@@ -1,0 +1,344 @@
+"""Mutation check: remove one feature at a time and see whether its tests notice.
+
+Each mutation below is a small source edit that switches a feature off. The script copies
+the checkout to a temporary folder, applies one mutation there, runs the tests that should
+catch it, and reports ``caught`` (they failed), ``MISSED`` (they passed) or ``BROKEN`` (the
+edit no longer matches the source: update the table). The unmutated copy is run first:
+its tests must pass, or no verdict would mean anything.
+
+    python -m tests.mutations                 # every mutation; exit 1 if any is missed
+    python -m tests.mutations --list          # the table
+    python -m tests.mutations "origin check"  # the ones whose name contains the text
+    python -m tests.mutations --markdown      # the result table for tests/MUTATIONS.md
+
+Run from the project root (a release check; see tests/MUTATIONS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 900.0  # seconds for one mutation's tests; a hang counts as caught, and is shown
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    edits: Tuple[Tuple[str, str, str], ...]  # (file, exact text, replacement), each once
+    tests: Tuple[str, ...]
+
+
+M = Mutation
+MUTATIONS: Tuple[Mutation, ...] = (
+    M(
+        "Retry-After ignored (token calls)",
+        (
+            (
+                "auth_sessions/endpoint.py",
+                'value = _retry_after_header(headers.get("Retry-After"))',
+                "value = None",
+            ),
+        ),
+        ("tests/test_retry_after.py", "tests/test_acquisition.py", "tests/test_fault_matrix.py"),
+    ),
+    M(
+        "Retry-After ignored (API calls)",
+        (
+            (
+                "auth_sessions/_http.py",
+                "respect_retry_after_header=True",
+                "respect_retry_after_header=False",
+            ),
+        ),
+        ("tests/test_api_retries.py",),
+    ),
+    M(
+        "X-Retry-In ignored",
+        (
+            (
+                "auth_sessions/vendors/orum.py",
+                'retry_after_headers=("X-Retry-In",)',
+                "retry_after_headers=()",
+            ),
+        ),
+        ("tests/test_retry_after.py", "tests/test_api_retries.py", "tests/vendors"),
+    ),
+    M(
+        "single-flight removed",
+        (
+            (
+                "auth_sessions/manager.py",
+                "if flight is not None and time.monotonic() < flight.deadline + _GRACE:",
+                "if False:",
+            ),
+            (
+                "auth_sessions/manager.py",
+                "with store.lock(key, timeout=timeout) as acquired:",
+                "with contextlib.nullcontext(True) as acquired:",
+            ),
+        ),
+        ("tests/test_auth.py", "tests/stores/test_fleet.py", "tests/test_acquisition.py"),
+    ),
+    M(
+        "compare-and-invalidate removed",
+        (
+            (
+                "auth_sessions/manager.py",
+                "if snap is not None and snap.header != sent"
+                " and self.clock() < snap.must_renew_at:",
+                "if False:",
+            ),
+            (
+                "auth_sessions/manager.py",
+                "if snap.header != flight.stale and now < snap.renew_at:",
+                "if flight.stale is None and now < snap.renew_at:",
+            ),
+            (
+                "auth_sessions/manager.py",
+                "if snap.header == flight.stale and store.invalidate(key, current):",
+                "if flight.stale is not None and store.delete(key) is None:",
+            ),
+        ),
+        ("tests/test_auth.py", "tests/stores/test_fleet.py", "tests/stores/test_redis_store.py"),
+    ),
+    M(
+        "body rewind removed",
+        (("auth_sessions/auth.py", "            rewind_body(request)\n", ""),),
+        ("tests/test_auth.py",),
+    ),
+    M(
+        "origin check removed",
+        (
+            (
+                "auth_sessions/auth.py",
+                "if not url.startswith(self._prefix) and origin(url) != self._origin:",
+                "if False:",
+            ),
+        ),
+        ("tests/test_auth.py", "tests/test_urls.py", "tests/test_transport.py"),
+    ),
+    M(
+        "advisory window removed",
+        (
+            (
+                "auth_sessions/manager.py",
+                "header, token.expires_ts - advisory, token.expires_ts - advisory / 2)",
+                "header, token.expires_ts - advisory / 2, token.expires_ts - advisory / 2)",
+            ),
+        ),
+        ("tests/test_background.py", "tests/test_auth.py"),
+    ),
+    M(
+        "scope dropped from the key",
+        (
+            (
+                "auth_sessions/vendors/oauth2.py",
+                'params = {"scope": _scope_key(self.scope), "client_auth": self.client_auth}',
+                'params = {"client_auth": self.client_auth}',
+            ),
+        ),
+        ("tests/vendors/test_oauth2.py",),
+    ),
+    M(
+        "store read on every request",
+        (
+            ("auth_sessions/auth.py", "snap = self._manager.snap\n", "snap = None\n"),
+            (
+                "auth_sessions/manager.py",
+                "        snap = self.snap\n        if snap is not None and now < snap.renew_at:",
+                "        snap = None\n        if snap is not None and now < snap.renew_at:",
+            ),
+        ),
+        ("tests/stores/test_l1.py",),
+    ),
+    M(
+        "failure memory removed",
+        (
+            (
+                "auth_sessions/manager.py",
+                "if not isinstance(exc, (InvalidCredentials, TokenEndpointError)):",
+                "if True:",
+            ),
+            (
+                "auth_sessions/manager.py",
+                "if failure is not None and now < failure.until_ts:",
+                "if False:",
+            ),
+        ),
+        ("tests/test_acquisition.py", "tests/test_retry_after.py"),
+    ),
+    M(
+        "background renewal off",
+        (("auth_sessions/auth.py", "background: bool = True,", "background: bool = False,"),),
+        ("tests/test_background.py",),
+    ),
+    M(
+        "fork reset a no-op",
+        (
+            (
+                "auth_sessions/manager.py",
+                "os.register_at_fork(after_in_child=_reset_in_child)",
+                "pass",
+            ),
+            (
+                "auth_sessions/stores/_common.py",
+                "os.register_at_fork(after_in_child=_reset_in_child)",
+                "pass",
+            ),
+        ),
+        ("tests/stores/test_fleet.py",),
+    ),
+    M(
+        "redaction off",
+        (
+            (
+                "auth_sessions/_http.py",
+                "    for secret in secrets:\n        if secret and len(secret) >= 4:",
+                "    for secret in ():\n        if secret and len(secret) >= 4:",
+            ),
+        ),
+        ("tests/test_errors.py", "tests/test_leak_scan.py"),
+    ),
+    M(
+        "caller's transport ignored for token calls",
+        (
+            (
+                "auth_sessions/auth.py",
+                'caller = getattr(call_context, "session", None)',
+                "caller = None",
+            ),
+        ),
+        ("tests/test_corporate_network.py", "tests/test_transport.py"),
+    ),
+)
+
+
+def _copy(dest: Path) -> None:
+    """The working tree's tracked files (uncommitted edits included), or all of it."""
+    try:
+        listed = (
+            subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+            .stdout.decode()
+            .split("\0")
+        )
+    except (OSError, subprocess.CalledProcessError):
+        listed = []
+    if not listed or listed == [""]:
+        shutil.copytree(
+            ROOT,
+            dest,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__"),
+        )
+        return
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+
+
+def _apply(folder: Path, mutation: Mutation) -> Optional[str]:
+    for file, old, new in mutation.edits:
+        path = folder / file
+        text = path.read_text()
+        if text.count(old) != 1:
+            return f"{file}: expected the text once, found it {text.count(old)} times: {old!r}"
+        path.write_text(text.replace(old, new))
+    return None
+
+
+def _pytest(folder: Path, tests: Sequence[str]) -> Tuple[str, float]:
+    """Run ``tests`` in ``folder``: 'passed', 'failed', 'hung' or 'error (exit N)'."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPATH", None)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "hung", time.monotonic() - started
+    took = time.monotonic() - started
+    return {0: "passed", 1: "failed"}.get(done.returncode, f"error (exit {done.returncode})"), took
+
+
+def _check_imports_from(folder: Path) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import auth_sessions; print(auth_sessions.__file__)"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not Path(probe.stdout.strip()).resolve().is_relative_to(folder.resolve()):
+        raise SystemExit(f"the copy is not what gets imported: {probe.stdout.strip()}")
+
+
+def run(selected: Sequence[Mutation]) -> List[Tuple[Mutation, str, float]]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="auth-sessions-mutants-") as tmp:
+        pristine = Path(tmp) / "pristine"
+        pristine.mkdir()
+        _copy(pristine)
+        _check_imports_from(pristine)
+        every = sorted({t for m in selected for t in m.tests})
+        outcome, took = _pytest(pristine, every)
+        print(f"unmutated: {outcome} in {took:.0f}s", flush=True)
+        if outcome != "passed":
+            raise SystemExit("the unmutated tests must pass first")
+        for index, mutation in enumerate(selected):
+            folder = Path(tmp) / f"m{index}"
+            shutil.copytree(pristine, folder)
+            problem = _apply(folder, mutation)
+            if problem is not None:
+                verdict, took = f"BROKEN: {problem}", 0.0
+            else:
+                outcome, took = _pytest(folder, mutation.tests)
+                verdict = {"failed": "caught", "hung": "caught (hung)", "passed": "MISSED"}.get(
+                    outcome, f"BROKEN: tests {outcome}"
+                )
+            shutil.rmtree(folder)
+            print(f"{verdict:>8}  {took:5.0f}s  {mutation.name}", flush=True)
+            results.append((mutation, verdict, took))
+    return results
+
+
+def markdown(results: Sequence[Tuple[Mutation, str, float]]) -> str:
+    lines = ["| mutation | tests run | verdict | seconds |", "|---|---|---|---|"]
+    for mutation, verdict, took in results:
+        tests = ", ".join(f"`{t.removeprefix('tests/')}`" for t in mutation.tests)
+        lines.append(f"| {mutation.name} | {tests} | {verdict} | {took:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "names", nargs="*", help="run the mutations whose name contains one of these"
+    )
+    parser.add_argument("--list", action="store_true", help="print the table and stop")
+    parser.add_argument("--markdown", action="store_true", help="print the results as a table")
+    args = parser.parse_args(argv)
+    selected = [m for m in MUTATIONS if not args.names or any(n in m.name for n in args.names)]
+    if args.list:
+        for mutation in selected:
+            print(f"{mutation.name}: {', '.join(mutation.tests)}")
+        return 0
+    results = run(selected)
+    if args.markdown:
+        print(markdown(results))
+    return 0 if all(v.startswith("caught") for _, v, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

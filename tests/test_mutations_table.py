@@ -1,0 +1,46 @@
+"""The mutation table (tests/mutations.py) still fits the source: each edit applies once and
+names tests that exist, so a refactor cannot silently turn a mutation into a no-op."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .mutations import MUTATIONS, ROOT, Mutation
+
+REQUIRED = (
+    "Retry-After ignored (token calls)",
+    "X-Retry-In ignored",
+    "single-flight removed",
+    "compare-and-invalidate removed",
+    "body rewind removed",
+    "origin check removed",
+    "advisory window removed",
+    "scope dropped from the key",
+    "store read on every request",
+    "failure memory removed",
+    "background renewal off",
+    "fork reset a no-op",
+    "redaction off",
+    "caller's transport ignored for token calls",
+)
+
+
+def test_every_required_mutation_is_in_the_table() -> None:
+    assert set(REQUIRED) <= {m.name for m in MUTATIONS}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.name)
+def test_each_edit_applies_exactly_once(mutation: Mutation) -> None:
+    for file, old, new in mutation.edits:
+        text = (ROOT / file).read_text()
+        assert text.count(old) == 1, f"{file}: {old!r}"
+        assert old != new
+    for test in mutation.tests:
+        assert (ROOT / test).exists(), test
+
+
+def test_the_record_lists_every_mutation() -> None:
+    record = (Path(__file__).parent / "MUTATIONS.md").read_text()
+    assert [m.name for m in MUTATIONS if f"| {m.name} |" not in record] == []
