@@ -26,9 +26,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.under_load")
     parser.add_argument("--runs", type=int, default=5, help="pytest runs (default 5)")
     parser.add_argument("--burners", type=int, default=2, help="CPU-burning processes (2)")
-    parser.add_argument("pytest_args", nargs="*", help="default: tests/test_soak.py")
-    args, extra = parser.parse_known_args(argv)  # pytest's own flags (-s, -k ...) pass through
-    pytest_args = [*args.pytest_args, *extra] or ["tests/test_soak.py"]
+    args, pytest_args = parser.parse_known_args(argv)  # the rest (paths, -s, -k ...) is pytest's
+    pytest_args = pytest_args or ["tests/test_soak.py"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
     burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(args.burners)]
     for burner in burners:
         burner.start()
@@ -37,10 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{args.burners} burners; pytest {' '.join(pytest_args)}")
         for run in range(1, args.runs + 1):
             started = time.monotonic()
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-            result = subprocess.run(
-                [*command, *pytest_args], capture_output=True, text=True, check=False
-            )
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
             tail = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
             passed += result.returncode == 0
             took = time.monotonic() - started
