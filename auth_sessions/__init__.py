@@ -14,8 +14,9 @@ import logging
 from ._http import API_RETRIES, RetryPolicy
 from ._otel import install as _install_metrics
 from ._parse import WireFormat
+from ._transport import Transport
 from .auth import TokenAuth
-from .endpoint import TokenEndpoint, TokenRequest, Transport
+from .endpoint import TokenEndpoint, TokenRequest
 from .errors import (
     AuthError,
     ConfigurationError,

@@ -74,7 +74,9 @@ def parse_delay(header: Optional[str]) -> Optional[float]:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the token endpoint is retried. Immutable: one instance serves every thread.
+    """How the token endpoint is retried.
+
+    Thread-safety: immutable; one instance serves every thread.
 
     The default makes at most 4 retries; waits back off 0, 1, 2, 4 s, or follow the
     server's ``Retry-After``, so about 15 s of waiting in all. For the token endpoint, a
@@ -103,11 +105,23 @@ class RetryPolicy:
     methods: FrozenSet[str] = frozenset({"POST"})
     network: bool = True
 
-    def backoff(self, retry_number: int) -> float:
-        """Seconds to wait before retry ``retry_number`` (1-based) when no header says."""
-        if retry_number <= 1:
-            return 0.0
-        return float(min(self.backoff_factor * (2 ** (retry_number - 1)), 120.0))
+    def token_retry(self) -> Retry:
+        """The urllib3 ``Retry`` value a token call counts its attempts with: ``total``
+        retries, POST allowed, backoff as urllib3 computes it. The token transport reads
+        ``Retry-After`` and applies the deadline and caps itself."""
+        return Retry(
+            total=self.total,
+            connect=None,
+            read=None,
+            status=None,
+            other=None,
+            redirect=0,
+            backoff_factor=self.backoff_factor,
+            status_forcelist=self.status_forcelist,
+            allowed_methods=frozenset({"POST"}),
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
 
     def build(self, extra_headers: Tuple[str, ...] = ()) -> Retry:
         """The urllib3 ``Retry`` this policy describes (API calls of a VendorSession)."""

@@ -1,41 +1,38 @@
 """``TokenAuth``: the requests side of a vendor's token — origin scoping, the header, the 401
 replay. The token itself comes from the credential set's
 :class:`~auth_sessions.manager.TokenManager`, fetched through the vendor's
-:class:`~auth_sessions.endpoint.TokenEndpoint` on the caller's transport.
+:class:`~auth_sessions.endpoint.TokenEndpoint` on the transport of the call it is for.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 import weakref
-from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-from ._checks import check_auth_options, checked_secret, published_base_url
-from ._http import RetryPolicy
+from ._checks import checked_secret, published_base_url
 from ._parse import WireFormat
+from ._policy import Snapshot
+from ._settings import Settings
+from ._time import Deadline
+from ._transport import Call, Obtained, Transport, obtain
 from ._urls import origin, origin_prefix, require_secure, shown
-from .endpoint import DEFAULT_TOKEN_TIMEOUT, Obtained, TokenEndpoint, Transport
+from .endpoint import TokenEndpoint
 from .events import Event, emit
-from .manager import DEFAULT_COOLDOWN, DEFAULT_DEADLINE, Fetch, Policy, Snapshot, manager_for
+from .manager import Fetch, manager_for
 from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenAuth", "call_context"]
+__all__ = ["PENDING", "TokenAuth"]
 
-
-Timeout = Union[float, Tuple[float, float]]
-
-call_context = threading.local()
-"""What :class:`~auth_sessions.VendorSession` tells its auth about the call in progress in
-this thread: ``.seconds``, how long it may wait for a token (from the call's timeout; unset:
-the token deadline), and ``.session``, whose transport token calls then use."""
+PENDING = "_auth_sessions_pending"
+"""Set on a prepared request whose token a :class:`~auth_sessions.VendorSession` fetches in
+``send()``, where the call's own transport settings are known."""
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -48,21 +45,24 @@ class TokenAuth(requests.auth.AuthBase):
     Args:
         client_id: the client id (Manis: the merchant id).
         client_secret: the client secret (Manis: the merchant secret).
-        base_url: overrides the environment's base URL.
-        environment: ``"production"`` (default) or ``"sandbox"``, case-insensitive.
-        token_store: where tokens are kept; default the process-wide memory store.
-        leeway: seconds before expiry at which renewal starts; None for
-            ``min(60, 10 % of the lifetime)``. Always capped at half the token's lifetime.
-        timeout: (connect, read) timeout of each token-endpoint attempt.
-        retry: how the token endpoint is retried (:class:`RetryPolicy`).
-        headers: extra headers sent on every in-scope API call (override vendor defaults).
-        clock: epoch-seconds clock, injectable for tests.
-        token_session: a ``requests.Session`` to send token calls with, as it is.
-        token_deadline: seconds a token fetch may take in all, and the longest a call
-            without a timeout waits for a token (default 30).
-        cooldown: seconds refused credentials are held back (default 60).
-        background: renew in the advisory window off the request path (default True).
-        **options: passed to the vendor's token endpoint (``scope=`` for ``oauth2``...).
+        **options: keyword options, checked once (an unknown name is a
+            ``ConfigurationError`` naming the closest valid one):
+
+            - ``base_url``: overrides the environment's base URL.
+            - ``environment``: ``"production"`` (default) or ``"sandbox"``, case-insensitive.
+            - ``token_store``: where tokens are kept; default the process-wide memory store.
+            - ``leeway``: seconds before expiry at which renewal starts; None for
+              ``min(60, 10 % of the lifetime)``. Always capped at half the token's lifetime.
+            - ``timeout``: (connect, read) timeout of each token-endpoint attempt.
+            - ``retry``: how the token endpoint is retried (:class:`RetryPolicy`).
+            - ``headers``: extra headers sent on every in-scope API call.
+            - ``clock`` / ``monotonic``: epoch-seconds and monotonic clocks, for tests.
+            - ``token_session``: a ``requests.Session`` to send token calls with, as it is.
+            - ``token_deadline``: seconds a token fetch may take in all, and the longest a
+              call without a timeout waits for a token (default 30).
+            - ``cooldown``: seconds refused credentials are held back (default 60).
+            - ``background``: renew in the advisory window off the request path (default True).
+            - the vendor's own options (``scope=`` for ``oauth2``...).
 
     Raises:
         ConfigurationError: a missing or malformed credential or option, an unknown
@@ -81,80 +81,55 @@ class TokenAuth(requests.auth.AuthBase):
     wire: ClassVar[WireFormat] = WireFormat()
     endpoint_class: ClassVar[Type[TokenEndpoint]] = TokenEndpoint
     default_headers: ClassVar[Mapping[str, str]] = {}
+    options: ClassVar[Tuple[str, ...]] = ()
+    """The vendor's own option names (checked by :meth:`configure`)."""
 
     def __init__(
-        self,
-        client_id: Optional[str],
-        client_secret: Union[str, Secret, None],
-        *,
-        base_url: Optional[str] = None,
-        environment: Optional[str] = None,
-        token_store: Optional[TokenStore] = None,
-        leeway: Optional[float] = None,
-        timeout: Timeout = DEFAULT_TOKEN_TIMEOUT,
-        retry: Optional[RetryPolicy] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        clock: Callable[[], float] = time.time,
-        token_session: Optional[requests.Session] = None,
-        token_deadline: float = DEFAULT_DEADLINE,
-        cooldown: float = DEFAULT_COOLDOWN,
-        background: bool = True,
-        **options: Any,
+        self, client_id: Optional[str], client_secret: Union[str, Secret, None], **options: Any
     ) -> None:
         vendor = self.vendor
+        settings = self.configure(Settings.build(vendor, options, self.options))
         secret = checked_secret(vendor, client_id, client_secret, self.wire.send == "headers")
-        check_auth_options(
-            vendor,
-            leeway,
-            timeout,
-            retry,
-            token_deadline,
-            cooldown,
-            background,
-            headers=headers,
-            token_store=token_store,
-            clock=clock,
-            token_session=token_session,
-            environment=environment,
-            base_url=base_url,
-        )
         assert client_id is not None
-        self._init = (client_id, secret, dict(locals_kwargs(locals())))
-        self.client_id = client_id
-        self.environment = (environment or "production").lower()  # names are case-insensitive
-        self.base_url = self.resolve_base_url(base_url, self.environment)
+        self.settings, self.client_id, self._secret = settings, client_id, secret
+        self.environment = (settings.environment or "production").lower()
+        self.base_url = self.resolve_base_url(settings.base_url, self.environment)
         require_secure(self.base_url, vendor=vendor, what="base URL")
         self.endpoint = self.endpoint_class(
             vendor=vendor,
             base_url=self.base_url,
             client_id=client_id,
             client_secret=secret,
-            timeout=timeout,
-            retry=retry,
             wire=self.wire,
-            **options,
+            **settings.options,
         )
         self.token_url = self.endpoint.token_url
         require_secure(self.token_url, vendor=vendor, what="token URL")
         self.store_key = self.endpoint.credential_key()
+        store = settings.token_store
         self._manager = manager_for(
-            token_store if token_store is not None else default_store,
+            store if store is not None else default_store,
             self.store_key,
             vendor=vendor,
             client_id=client_id,
             url=shown(self.token_url),
-            clock=clock,
-            policy=Policy(None if leeway is None else float(leeway), float(cooldown), background),
+            clock=settings.clock,
+            policy=settings.policy,
+            monotonic=settings.monotonic,
         )
-        self._clock = clock
-        self._deadline = float(token_deadline)
-        self._token_session = token_session
+        self._clock = settings.clock
         self._bound: Optional[weakref.ReferenceType[requests.Session]] = None
-        self.headers: Dict[str, str] = {**self.default_headers, **(headers or {})}
+        self.headers: Dict[str, str] = {**self.default_headers, **settings.headers}
         self._extra_headers = tuple(self.headers.items())
         self._origin = origin(self.base_url)
         self._prefix = origin_prefix(self.base_url)
         self._hook = self._on_response
+        self.deferred = _Deferred(self)
+
+    @classmethod
+    def configure(cls, settings: Settings) -> Settings:
+        """Check the vendor's own options; a vendor may fill in defaults (override)."""
+        return settings
 
     @classmethod
     def resolve_base_url(cls, base_url: Optional[str], environment: str) -> str:
@@ -176,7 +151,7 @@ class TokenAuth(requests.auth.AuthBase):
 
     def get_token(self) -> Token:
         """The current token, fetched or renewed as needed (what a request would carry)."""
-        return self._slow().token
+        return self._current(self._own_transport(), None).token
 
     def forget(self) -> None:
         """Drop this credential set's token and failure memory (here, in the store, and for
@@ -189,8 +164,9 @@ class TokenAuth(requests.auth.AuthBase):
         return self._manager.settle(timeout)
 
     def bind(self, session: requests.Session) -> None:
-        """Send token calls with ``session``'s ``verify``, ``cert``, ``proxies`` and
-        ``trust_env`` (read at each call). A :class:`VendorSession` binds its own auth."""
+        """Send token calls made outside a call of ``session`` (a standalone use of this
+        auth, :meth:`get_token`) with its ``verify``, ``cert``, ``proxies`` and
+        ``trust_env``, read at each call. A :class:`VendorSession` binds its own auth."""
         self._bound = weakref.ref(session)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -199,7 +175,17 @@ class TokenAuth(requests.auth.AuthBase):
             return r  # another origin: never send it our token
         snap = self._manager.snap
         if snap is None or self._clock() >= snap.renew_at:
-            snap = self._slow()
+            snap = self._current(self._own_transport(), None)
+        return self.attach(r, snap)
+
+    def authorize(self, r: requests.PreparedRequest, transport: Transport, timeout: Any) -> None:
+        """Give ``r`` its token, fetched (if need be) on ``transport`` and waiting at most as
+        long as ``timeout`` (a requests timeout) allows: the slow path of a
+        :class:`VendorSession` call, which knows the call's own settings."""
+        self.attach(r, self._current(transport, timeout))
+
+    def attach(self, r: requests.PreparedRequest, snap: Snapshot) -> requests.PreparedRequest:
+        """Put ``snap``'s header, the 401 hook and the extra headers on ``r``."""
         r.headers["Authorization"] = snap.header
         r.hooks["response"].append(self._hook)
         if self._extra_headers:
@@ -210,55 +196,53 @@ class TokenAuth(requests.auth.AuthBase):
 
     # ------------------------------------------------------------------------ internals
 
-    def _fetcher(self) -> Fetch:
-        """The fetch a flight started now would run. Cheap: most slow-path calls join a
-        flight in progress and never call it; the caller's session is read when it runs."""
-        caller = getattr(call_context, "session", None)
-        if caller is None or caller.auth is not self:
-            caller = None
+    def _fetcher(self, transport: Transport) -> Fetch:
+        settings = self.settings
 
-        def fetch(current: Optional[Token], refresh: bool, deadline: float) -> Obtained:
-            return self.endpoint.obtain(
-                current, refresh, transport=self._transport(caller), deadline=deadline,
-                clock=self._clock,
-            )  # fmt: skip
+        def fetch(current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
+            call = Call(transport, settings.timeout, settings.retry, deadline, settings.clock)
+            return obtain(self.endpoint, current, refresh, call)
 
         return fetch
 
-    def _transport(self, caller: Optional[requests.Session]) -> Transport:
-        """The token session given, else the calling session's settings (or those of the
-        session this auth was built for), else requests' environment defaults."""
-        if self._token_session is not None:
-            return Transport(session=self._token_session)
-        if caller is None and self._bound is not None:
-            caller = self._bound()
-        return Transport.of(caller) if caller is not None else Transport()
+    def _own_transport(self) -> Transport:
+        """For token calls outside a session's call: the token session given, else the
+        bound session's settings, else requests' environment defaults."""
+        bound = self._bound() if self._bound is not None else None
+        return Transport.of(bound) if bound is not None else Transport()
 
-    def _budget(self, timeout: Any = None) -> float:
-        if timeout is None:
-            timeout = getattr(call_context, "seconds", None)
+    def _transport(self, transport: Transport) -> Transport:
+        session = self.settings.token_session
+        return transport if session is None else Transport(session=session)
+
+    def _budget(self, timeout: Any) -> float:
         if isinstance(timeout, tuple):
             parts = [p for p in timeout if p is not None]
             timeout = sum(parts) if len(parts) == len(timeout) else None
         if isinstance(timeout, (int, float)) and math.isfinite(timeout):
             return float(timeout)
-        return self._deadline
+        return self.settings.token_deadline
 
-    def _slow(self) -> Snapshot:
-        deadline = time.monotonic() + self._deadline
-        return self._manager.current(self._fetcher(), self._budget(), deadline)
+    def _current(self, transport: Transport, timeout: Any) -> Snapshot:
+        fetch = self._fetcher(self._transport(transport))
+        return self._manager.current(fetch, self._budget(timeout), self.settings.token_deadline)
 
     def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on 401, re-auth once and replay the request (digest-auth style)."""
+        """Response hook: on 401, re-auth once and replay the request (digest-auth style),
+        the token call travelling as the refused call did (``kwargs``: its send settings)."""
         if r.status_code != 401:
             return r
         request = r.request
         sent = request.headers.get("Authorization")
         if sent is None or not str(sent).startswith("Bearer "):
             return r  # e.g. a redirect to another origin, which carried no token
-        deadline = time.monotonic() + self._deadline
-        budget = self._budget(kwargs.get("timeout"))
-        fresh = self._manager.after_401(str(sent), self._fetcher(), budget, deadline)
+        transport = self._transport(_transport_of(kwargs, self._own_transport()))
+        fresh = self._manager.after_401(
+            str(sent),
+            self._fetcher(transport),
+            self._budget(kwargs.get("timeout")),
+            self.settings.token_deadline,
+        )
         body = request.body
         if body is not None and not isinstance(body, (bytes, str)):
             if not isinstance(getattr(request, "_body_position", None), int):
@@ -272,14 +256,9 @@ class TokenAuth(requests.auth.AuthBase):
         extract_cookies_to_jar(replay._cookies, request, r.raw)  # type: ignore[attr-defined,no-untyped-call]
         replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
         replay.headers["Authorization"] = fresh.header
-        emit(
-            Event(
-                "replayed_401",
-                self.vendor,
-                f"{self.vendor}: replaying {replay.method} {_path(replay)} after re-auth",
-                self.client_id,
-            )
-        )
+        path = (replay.path_url or "/").split("?", 1)[0]
+        message = f"{self.vendor}: replaying {replay.method} {path} after re-auth"
+        emit(Event("replayed_401", self.vendor, message, self.client_id))
         response: requests.Response = r.connection.send(replay, **kwargs)
         response.history.append(r)
         response.request = replay
@@ -290,41 +269,48 @@ class TokenAuth(requests.auth.AuthBase):
     def __reduce__(self) -> Any:
         """Pickles as its settings (the client secret included): loaded in another process it
         attaches to that process's manager and store."""
-        client_id, secret, kwargs = self._init
-        return (_restore, (type(self), client_id, secret, kwargs))
+        return (_restore, (type(self), self.client_id, self._secret, self.settings.given()))
 
     def __copy__(self) -> TokenAuth:
-        client_id, secret, kwargs = self._init
-        return _restore(type(self), client_id, secret, dict(kwargs))
+        return _restore(type(self), self.client_id, self._secret, self.settings.given())
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> TokenAuth:
         return self.__copy__()  # settings are values or shared resources (store, clock)
 
 
-def locals_kwargs(scope: Dict[str, Any]) -> Dict[str, Any]:
-    """The keyword arguments of ``TokenAuth.__init__`` as given (for copies and pickles)."""
-    names = (
-        "base_url",
-        "environment",
-        "token_store",
-        "leeway",
-        "timeout",
-        "retry",
-        "headers",
-        "clock",
-        "token_session",
-        "token_deadline",
-        "cooldown",
-        "background",
+class _Deferred(requests.auth.AuthBase):
+    """The auth a :class:`VendorSession` prepares its requests with: the hot path as
+    :class:`TokenAuth`, and otherwise the request is marked :data:`PENDING` for the
+    session's ``send()``, which fetches on the call's own transport."""
+
+    def __init__(self, auth: TokenAuth) -> None:
+        self.auth = auth
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        auth = self.auth
+        url = r.url or ""
+        if not url.startswith(auth._prefix) and origin(url) != auth._origin:
+            return r
+        snap = auth._manager.snap
+        if snap is None or auth._clock() >= snap.renew_at:
+            r.__dict__[PENDING] = auth
+            return r
+        return auth.attach(r, snap)
+
+
+def _transport_of(kwargs: Mapping[str, Any], fallback: Transport) -> Transport:
+    """The transport of a call sent with ``kwargs`` (requests' send settings, as a response
+    hook receives them), else ``fallback``."""
+    if "verify" not in kwargs:
+        return fallback
+    verify = kwargs.get("verify")
+    return Transport(
+        verify=True if verify is None else verify,
+        cert=kwargs.get("cert"),
+        proxies=dict(kwargs.get("proxies") or {}),
+        trust_env=fallback.trust_env,
     )
-    kwargs = {name: scope[name] for name in names}
-    kwargs.update(scope["options"])
-    return kwargs
 
 
 def _restore(cls: Type[TokenAuth], client_id: str, secret: Secret, kwargs: Any) -> TokenAuth:
     return cls(client_id, secret, **kwargs)
-
-
-def _path(request: requests.PreparedRequest) -> str:
-    return (request.path_url or "/").split("?", 1)[0]

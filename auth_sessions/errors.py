@@ -8,7 +8,7 @@ or response object: those hold the client secret and tokens.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 import requests
 
@@ -31,6 +31,11 @@ class AuthError(requests.exceptions.RequestException):
         status_code: the HTTP status the token endpoint answered, or None.
         retry_at: epoch seconds before which no new token request is made for these
             credentials (failure memory), or None.
+        retry_after: seconds the token endpoint asked us to wait (its ``Retry-After``, capped
+            at the retry policy's ``max_hold``), or None. A delay, not an instant: the token
+            manager turns it into ``retry_at`` on its own clock.
+
+    Thread-safety: an exception is a value; raise a :meth:`copy` in each thread that shares one.
     """
 
     def __init__(
@@ -41,15 +46,26 @@ class AuthError(requests.exceptions.RequestException):
         url: Optional[str] = None,
         status_code: Optional[int] = None,
         retry_at: Optional[float] = None,
+        retry_after: Optional[float] = None,
     ) -> None:
         super().__init__(message)
         self.vendor = vendor
         self.url = url
         self.status_code = status_code
         self.retry_at = retry_at
+        self.retry_after = retry_after
+
+    def _fields(self) -> Dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "url": self.url,
+            "status_code": self.status_code,
+            "retry_at": self.retry_at,
+            "retry_after": self.retry_after,
+        }
 
     def __reduce__(self) -> Any:
-        return (_rebuild, (type(self), str(self), self.vendor, self.url, self.status_code))
+        return (_rebuild, (type(self), str(self), self._fields()))
 
     def copy(self) -> AuthError:
         """A new exception with the same class, message and attributes.
@@ -57,24 +73,11 @@ class AuthError(requests.exceptions.RequestException):
         Waiters that share one failed fetch each raise their own copy: one exception object
         raised in many threads at once would share (and mix up) its traceback.
         """
-        clone = type(self)(
-            str(self),
-            vendor=self.vendor,
-            url=self.url,
-            status_code=self.status_code,
-            retry_at=self.retry_at,
-        )
-        return clone
+        return type(self)(str(self), **self._fields())
 
 
-def _rebuild(
-    cls: Type[AuthError],
-    message: str,
-    vendor: Optional[str],
-    url: Optional[str],
-    status_code: Optional[int],
-) -> AuthError:
-    return cls(message, vendor=vendor, url=url, status_code=status_code)
+def _rebuild(cls: Type[AuthError], message: str, fields: Dict[str, Any]) -> AuthError:
+    return cls(message, **fields)
 
 
 class ConfigurationError(AuthError, ValueError):

@@ -1,20 +1,11 @@
 """Token managers: one per (token store, credential key) per process.
 
 A manager owns one credential set's live token in this process (the L1 in front of shared
-stores), its renewal windows, single-flight, compare-and-invalidate, failure memory and
-background renewal. It never sees requests' Request or Response objects: callers hand it a
-``fetch`` function (the token endpoint client, bound to the caller's transport).
-
-Renewal windows (after botocore's refreshable credentials): with leeway ``L`` (default
-``min(60 s, 10 % of the lifetime)``, never more than half of it) a token enters its
-*advisory* window ``L`` seconds before expiry: it is renewed in the background while every
-request keeps sending it. At ``L / 2`` before expiry the *mandatory* window starts: callers
-wait (within their own time budget) for a fresh token, and the old one is never sent again.
-
-Fetches run as *flights*: the first caller that needs a token starts one, on a short-lived
-daemon thread (inline where no thread can start); every other caller joins it and waits on
-a private lock for at most its own budget, so all share its outcome, a caller that gives up
-never cancels it, and no lock a caller holds can be left behind by an interrupt.
+stores), and applies the renewal windows of :mod:`auth_sessions._policy` with single-flight
+(:mod:`auth_sessions._flights`), compare-and-invalidate, failure memory and background
+renewal. It never sees requests' Request or Response objects: callers hand it a ``fetch``
+function (the token endpoint client, bound to the caller's transport). Both clocks are
+injected: ``clock`` (epoch seconds, compared with expiries) and ``monotonic`` (deadlines).
 
 Thread-safety: every method may be called from any thread; :attr:`TokenManager.snap`, the
 hot path, is an immutable value read without a lock.
@@ -22,77 +13,53 @@ hot path, is an immutable value read without a lock.
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import os
 import threading
 import time
 import weakref
-from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple, Type
 
-from .endpoint import Obtained, error_for
+from cachetools import LRUCache
+
+from ._flights import Flight, spawn
+from ._policy import DEFAULT_COOLDOWN, DEFAULT_DEADLINE, Policy, Snapshot, Window, snapshot, window
+from ._time import Deadline
+from ._transport import Obtained
 from .errors import AuthError, InvalidCredentials, TokenEndpointError, TokenTimeout
 from .events import Event, emit
 from .stores.base import TokenStore
 from .tokens import Failure, Token
 
-__all__ = ["DEFAULT_COOLDOWN", "DEFAULT_DEADLINE", "Policy", "Snapshot", "TokenManager"]
+__all__ = [
+    "DEFAULT_COOLDOWN",
+    "DEFAULT_DEADLINE",
+    "Fetch",
+    "Policy",
+    "Snapshot",
+    "TokenManager",
+    "manager_for",
+]
 
-DEFAULT_COOLDOWN = 60.0
-"""Seconds a refused credential set (400/401/403) is held back before it is tried again."""
-
-DEFAULT_DEADLINE = 30.0
-"""Seconds a token fetch may take in all (lock waits, attempts, retries) — and how long a
-call without a timeout of its own waits for one."""
-
-_MAX_DEFAULT_LEEWAY = 60.0
 _GRACE = 5.0  # a flight this long past its deadline is taken as dead and replaced
 
-Fetch = Callable[[Optional[Token], bool, float], Obtained]
+Fetch = Callable[[Optional[Token], bool, Deadline], Obtained]
 """``fetch(current, refresh, deadline)``: a new token. ``current`` is the token being replaced
-(never echoed in a message), ``refresh`` whether its refresh token may be presented, and
-``deadline`` a ``time.monotonic()`` value."""
+(never echoed in a message), ``refresh`` whether its refresh token may be presented."""
 
 
-class Snapshot:
-    """A token with its header and renewal points worked out once. Immutable by convention."""
-
-    __slots__ = ("header", "must_renew_at", "renew_at", "token")
-
-    def __init__(self, token: Token, header: str, renew_at: float, must_renew_at: float) -> None:
-        self.token = token
-        self.header = header
-        self.renew_at = renew_at
-        self.must_renew_at = must_renew_at
-
-    def __repr__(self) -> str:
-        return f"Snapshot(expires_at={self.token.expires_at.isoformat()})"
+_DEFAULT_POLICY = Policy()
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How one manager renews: leeway, cooldown after a refusal, background renewal."""
-
-    leeway: Optional[float] = None
-    cooldown: float = DEFAULT_COOLDOWN
-    background: bool = True
+def bearer(token: Token) -> str:
+    """The ``Authorization`` value of a bearer token."""
+    return "Bearer " + token.access_token.reveal()
 
 
-class _Flight:
-    """One token fetch in progress, and who waits for it."""
-
-    __slots__ = ("deadline", "done", "error", "snap", "stale", "waiters")
-
-    def __init__(self, stale: Optional[str], deadline: float) -> None:
-        self.stale = stale
-        self.deadline = deadline
-        self.done = False
-        self.snap: Optional[Snapshot] = None
-        self.error: Optional[AuthError] = None
-        self.waiters: List[Any] = []
+def error_for(failure_kind: str) -> Type[AuthError]:
+    """The error class a remembered failure is raised as."""
+    return InvalidCredentials if failure_kind == "refused" else TokenEndpointError
 
 
 class TokenManager:
@@ -111,61 +78,58 @@ class TokenManager:
         vendor: str,
         client_id: str,
         url: str,
-        clock: Callable[[], float],
-        policy: Policy,
+        clock: Callable[[], float] = time.time,
+        policy: Policy = _DEFAULT_POLICY,
+        monotonic: Callable[[], float] = time.monotonic,
+        header: Callable[[Token], str] = bearer,
     ) -> None:
-        self.store = store
-        self.key = key
-        self.vendor = vendor
-        self.client_id = client_id
-        self.url = url
-        self.clock = clock
-        self.policy = policy
+        self.store, self.key = store, key
+        self.vendor, self.client_id, self.url = vendor, client_id, url
+        self.clock, self.monotonic, self.policy = clock, monotonic, policy
+        self.header = header
         self.snap: Optional[Snapshot] = None
         self._failure: Optional[Failure] = None
         self._mutex = threading.Lock()
-        self._flight: Optional[_Flight] = None
+        self._flight: Optional[Flight] = None
+        watch = getattr(store, "watch", None)
+        if watch is not None:
+            watch(self)  # store.clear() drops this manager's live token too
 
     def __repr__(self) -> str:
         return f"TokenManager(vendor={self.vendor!r}, client_id={self.client_id!r})"
 
-    # ------------------------------------------------------------------------ windows
-
     def snapshot_for(self, token: Token) -> Snapshot:
-        """``token`` with its header and renewal points under this manager's leeway."""
-        lifetime = token.lifetime
-        leeway = self.policy.leeway
-        advisory = min(_MAX_DEFAULT_LEEWAY, 0.1 * lifetime) if leeway is None else leeway
-        advisory = min(advisory, lifetime / 2)
-        header = "Bearer " + token.access_token.reveal()
-        return Snapshot(token, header, token.expires_ts - advisory, token.expires_ts - advisory / 2)
+        """``token`` with its header and renewal points under this manager's policy."""
+        return snapshot(token, self.policy, self.header)
 
     # ------------------------------------------------------------------------ callers
 
-    def current(self, fetch: Fetch, budget: float, deadline: float) -> Snapshot:
+    def current(self, fetch: Fetch, budget: float, allowance: float) -> Snapshot:
         """The token a request should carry now, renewing or waiting (at most ``budget``
-        seconds) as the windows say. ``deadline`` bounds a fetch this call starts."""
+        seconds) as the windows say. A fetch this call starts may take ``allowance`` s."""
         now = self.clock()
         snap = self.snap
-        if snap is not None and now < snap.renew_at:
+        if window(snap, now) is Window.FRESH:
+            assert snap is not None
             return snap
         self._check_failure(now, snap)
         if snap is None:
             snap = self._from_store(now)
-            if snap is not None and now < snap.renew_at:
-                return snap
-        if snap is not None and now < snap.must_renew_at:
-            if self._flight is None and not self._holding(now):
-                flight = self._start(fetch, None, deadline)
-                if not self.policy.background:
-                    try:
-                        return self._wait(flight, budget)
-                    except AuthError:
-                        return snap  # renewal failed: the current token serves on
+        place = window(snap, now)
+        if place is Window.FRESH:
+            assert snap is not None
             return snap
-        return self._wait(self._start(fetch, None, deadline), budget)
+        if place is Window.ADVISORY:
+            assert snap is not None
+            if self._flight is None and not self._holding(now):
+                flight = self._start(fetch, None, allowance)
+                if not self.policy.background:  # renew in this call; the token serves if it fails
+                    with contextlib.suppress(AuthError):
+                        return self._wait(flight, budget)
+            return snap
+        return self._wait(self._start(fetch, None, allowance), budget)
 
-    def after_401(self, sent: str, fetch: Fetch, budget: float, deadline: float) -> Snapshot:
+    def after_401(self, sent: str, fetch: Fetch, budget: float, allowance: float) -> Snapshot:
         """A fresh token after the API refused ``sent`` (an Authorization header value).
 
         Only the token that was sent is invalidated, and only if it is still the stored one,
@@ -175,9 +139,9 @@ class TokenManager:
         if snap is not None and snap.header != sent and self.clock() < snap.must_renew_at:
             return snap  # renewed already
         self._check_failure(self.clock(), None)
-        fresh = self._wait(self._start(fetch, sent, deadline), budget)
+        fresh = self._wait(self._start(fetch, sent, allowance), budget)
         if fresh.header == sent:  # joined a flight that adopted the refused token
-            fresh = self._wait(self._start(fetch, sent, deadline), budget)
+            fresh = self._wait(self._start(fetch, sent, allowance), budget)
         return fresh
 
     def settle(self, timeout: float) -> bool:
@@ -200,17 +164,17 @@ class TokenManager:
             self.snap = None
             self._failure = None
 
-    # ------------------------------------------------------------------------ internals
+    # ------------------------------------------------------------------------ failure memory
 
     def _from_store(self, now: float) -> Optional[Snapshot]:
         token = self.store.get(self.key)
         if token is None:
             return None
         snap = self.snapshot_for(token)
-        if now < snap.must_renew_at:
-            self.snap = snap
-            return snap
-        return None
+        if window(snap, now) is Window.MANDATORY:
+            return None
+        self.snap = snap
+        return snap
 
     def _holding(self, now: float) -> bool:
         failure = self._failure
@@ -218,7 +182,7 @@ class TokenManager:
 
     def _check_failure(self, now: float, snap: Optional[Snapshot]) -> None:
         """Fail at once while held back, unless a token can still be sent."""
-        usable = snap is not None and now < snap.must_renew_at
+        usable = window(snap, now) in (Window.FRESH, Window.ADVISORY)
         if self._holding(now) and not usable:
             assert self._failure is not None
             raise self._error(self._failure, now)
@@ -238,49 +202,58 @@ class TokenManager:
             retry_at=failure.until_ts,
         )
 
-    def _start(self, fetch: Fetch, stale: Optional[str], deadline: float) -> _Flight:
+    def _remember(self, exc: AuthError, now: float) -> AuthError:
+        """Failure memory: a refusal, or a server's ``Retry-After``, holds the key back (the
+        delay the transport reports becomes an instant on this manager's clock)."""
+        if isinstance(exc, InvalidCredentials):
+            until, kind = now + self.policy.cooldown, "refused"
+        elif isinstance(exc, TokenEndpointError) and exc.retry_after is not None:
+            until, kind = now + exc.retry_after, "unavailable"
+        else:
+            return exc
+        failure = Failure(kind, str(exc), until, exc.status_code, exc.url)
+        self._failure = failure
+        self.store.put_failure(self.key, failure)
+        error = self._error(failure, now)
+        self._event(
+            "cooldown_entered",
+            f"{self.vendor}: client {self.client_id} held back for {until - now:.0f}s: {exc}",
+            error,
+        )
+        return error
+
+    # ------------------------------------------------------------------------ flights
+
+    def _start(self, fetch: Fetch, stale: Optional[str], allowance: float) -> Flight:
         with self._mutex:
             flight = self._flight
-            if flight is not None and time.monotonic() < flight.deadline + _GRACE:
+            if flight is not None and self.monotonic() < flight.deadline.at + _GRACE:
                 return flight
-            flight = _Flight(stale, deadline)
-            thread = threading.Thread(target=self._run, args=(flight, fetch))
-            thread.name, thread.daemon = "auth-sessions-fetch", True
-            try:
+            flight = Flight(stale, Deadline.after(allowance, self.monotonic), self._mutex)
+
+            def claim() -> None:
                 self._flight = flight
-                thread.start()
-                spawned = True
-            except RuntimeError:  # "can't start new thread" (uWSGI without threads, limits)
-                spawned = False
-            except BaseException:  # interrupted: never leave a flight that nobody runs
-                if not thread.is_alive() and not flight.done and self._flight is flight:
+
+            def abandon() -> None:
+                if not flight.done and self._flight is flight:
                     self._flight = None
-                raise
+
+            spawned = spawn(lambda: self._run(flight, fetch), claim, abandon)
         if not spawned:
             self._run(flight, fetch)  # fetch inline, in this thread
         return flight
 
-    def _wait(self, flight: _Flight, budget: float) -> Snapshot:
-        waiter: Any = _thread.allocate_lock()
-        waiter.acquire()
-        with self._mutex:
-            if flight.done:
-                waiter = None
-            else:
-                flight.waiters.append(waiter)
-        if waiter is not None and not waiter.acquire(True, max(0.0, budget)):
+    def _wait(self, flight: Flight, budget: float) -> Snapshot:
+        if not flight.wait(budget):
             raise TokenTimeout(
                 f"{self.vendor}: no token from {self.url} within {budget:.1f}s (the fetch goes "
                 "on, and its token will serve later calls)",
                 vendor=self.vendor,
                 url=self.url,
             )
-        if flight.error is not None:
-            raise flight.error.copy() from None
-        assert flight.snap is not None
-        return flight.snap
+        return flight.outcome()
 
-    def _run(self, flight: _Flight, fetch: Fetch) -> None:
+    def _run(self, flight: Flight, fetch: Fetch) -> None:
         snap: Optional[Snapshot] = None
         error: Optional[AuthError] = None
         try:
@@ -295,25 +268,19 @@ class TokenManager:
             )
             raise
         finally:
-            self._finish(flight, snap, error)
+            self._land(flight, snap, error)
 
-    def _finish(
-        self, flight: _Flight, snap: Optional[Snapshot], error: Optional[AuthError]
-    ) -> None:
+    def _land(self, flight: Flight, snap: Optional[Snapshot], error: Optional[AuthError]) -> None:
         with self._mutex:
-            flight.snap, flight.error, flight.done = snap, error, True
+            waiters = flight.land(snap, error)
             if self._flight is flight:
                 self._flight = None
             held, kept = self.snap, False
             if snap is not None:
                 self.snap = snap
             elif held is not None and self.clock() < held.must_renew_at:
-                kept = True
-                # a failed early renewal: the current token serves until the mandatory point
-                self.snap = Snapshot(
-                    held.token, held.header, held.must_renew_at, held.must_renew_at
-                )
-            waiters, flight.waiters = flight.waiters, []
+                kept = True  # a failed early renewal: the token serves until the mandatory point
+                self.snap = held.held_until_mandatory()
         if error is not None and kept and held is not None:  # told before anyone wakes
             self._event(
                 "stale_token_served",
@@ -324,11 +291,10 @@ class TokenManager:
         for waiter in waiters:
             waiter.release()
 
-    def _obtain(self, flight: _Flight, fetch: Fetch) -> Snapshot:
+    def _obtain(self, flight: Flight, fetch: Fetch) -> Snapshot:
         """Under the store's lock: adopt a fresher stored token, or fetch one."""
-        store, key = self.store, self.key
-        timeout = max(0.0, flight.deadline - time.monotonic())
-        with store.lock(key, timeout=timeout) as acquired:
+        timeout = flight.deadline.remaining()
+        with self.store.lock(self.key, timeout=timeout) as acquired:
             if not acquired:
                 raise TokenTimeout(
                     f"{self.vendor}: waited {timeout:.1f}s for another fetch from {self.url}",
@@ -336,36 +302,40 @@ class TokenManager:
                     url=self.url,
                 )
             now = self.clock()
-            current, failure = store.load(key)
+            current, failure = self.store.load(self.key)
             if failure is not None and now < failure.until_ts:
                 self._failure = failure
                 raise self._error(failure, now)
             if current is not None:
                 snap = self.snapshot_for(current)
-                if snap.header != flight.stale and now < snap.renew_at:
+                if snap.header != flight.stale and window(snap, now) is Window.FRESH:
                     return snap  # another thread or process renewed it
-                if snap.header == flight.stale and store.invalidate(key, current):
+                if snap.header == flight.stale and self.store.invalidate(self.key, current):
                     self._event(
                         "token_invalidated",
                         f"{self.vendor}: token for client {self.client_id} invalidated after a 401",
                     )
-            held = current if current is not None else (self.snap.token if self.snap else None)
-            refresh = (
-                current is not None
-                and current.refresh_usable(now)
-                and store.may_refresh(key, current)
-            )
-            started = time.monotonic()
-            try:
-                token, refreshed = fetch(held, refresh, flight.deadline)
-            except AuthError as exc:
-                took = time.monotonic() - started
-                self._event(
-                    "renewal_failed", f"{self.vendor}: token fetch failed: {exc}", exc, took
-                )
-                raise self._remember(exc, now) from None
-            store.put(key, token)
-        took = time.monotonic() - started
+            return self._fetch(flight, fetch, current, now)
+
+    def _fetch(
+        self, flight: Flight, fetch: Fetch, current: Optional[Token], now: float
+    ) -> Snapshot:
+        """Fetch a new token (the store's lock held) and store it."""
+        held = current if current is not None else (self.snap.token if self.snap else None)
+        refresh = (
+            current is not None
+            and current.refresh_usable(now)
+            and self.store.may_refresh(self.key, current)
+        )
+        started = self.monotonic()
+        try:
+            token, refreshed = fetch(held, refresh, flight.deadline)
+        except AuthError as exc:
+            took = self.monotonic() - started
+            self._event("renewal_failed", f"{self.vendor}: token fetch failed: {exc}", exc, took)
+            raise self._remember(exc, now) from None
+        self.store.put(self.key, token)
+        took = self.monotonic() - started
         if self._failure is not None:
             self._failure = None
             self._event(
@@ -399,29 +369,6 @@ class TokenManager:
             )
         )
 
-    def _remember(self, exc: AuthError, now: float) -> AuthError:
-        """Failure memory: a refusal, or a server's ``Retry-After``, holds the key back."""
-        if not isinstance(exc, (InvalidCredentials, TokenEndpointError)):
-            return exc
-        if isinstance(exc, InvalidCredentials):
-            failure = Failure(
-                "refused", str(exc), now + self.policy.cooldown, exc.status_code, exc.url
-            )
-        elif exc.retry_at is not None:
-            failure = Failure("unavailable", str(exc), exc.retry_at, exc.status_code, exc.url)
-        else:
-            return exc
-        self._failure = failure
-        self.store.put_failure(self.key, failure)
-        error = self._error(failure, now)
-        self._event(
-            "cooldown_entered",
-            f"{self.vendor}: client {self.client_id} held back for "
-            f"{failure.until_ts - now:.0f}s: {exc}",
-            error,
-        )
-        return error
-
     def _after_fork_in_child(self) -> None:
         self._mutex = threading.Lock()
         self._flight = None  # its thread does not exist here
@@ -429,12 +376,12 @@ class TokenManager:
 
 # ---------------------------------------------------------------------------- the registry
 
-_Ident = Tuple[int, str, int, Policy]
+_Ident = Tuple[int, str, int, int, Policy]
 _registry: weakref.WeakValueDictionary[_Ident, TokenManager] = weakref.WeakValueDictionary()
-_recent: OrderedDict[_Ident, TokenManager] = OrderedDict()
-_registry_lock = threading.Lock()
 RECENT = 256
 """Managers kept alive after their last session is gone (legacy session-per-call apps)."""
+_recent: LRUCache[_Ident, TokenManager] = LRUCache(RECENT)
+_registry_lock = threading.Lock()
 
 
 def manager_for(
@@ -444,31 +391,41 @@ def manager_for(
     vendor: str,
     client_id: str,
     url: str,
-    clock: Callable[[], float],
-    policy: Policy,
+    clock: Callable[[], float] = time.time,
+    policy: Policy = _DEFAULT_POLICY,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> TokenManager:
     """This process's manager for ``key`` in ``store`` (created on first use).
 
     Held weakly, plus the :data:`RECENT` most recently used: managers of credential sets
     nobody uses any more are dropped with their locks.
     """
-    ident = (id(store), key, id(clock), policy)
+    ident = (id(store), key, id(clock), id(monotonic), policy)
     with _registry_lock:
         manager = _registry.get(ident)
-        if manager is None or manager.store is not store or manager.clock is not clock:
+        if (
+            manager is None
+            or manager.store is not store
+            or manager.clock is not clock
+            or manager.monotonic is not monotonic
+        ):
             manager = TokenManager(
-                store, key, vendor=vendor, client_id=client_id, url=url, clock=clock, policy=policy
+                store,
+                key,
+                vendor=vendor,
+                client_id=client_id,
+                url=url,
+                clock=clock,
+                policy=policy,
+                monotonic=monotonic,
             )
             _registry[ident] = manager
-        _recent[ident] = manager
-        _recent.move_to_end(ident)
-        while len(_recent) > RECENT:
-            _recent.popitem(last=False)
+        _recent[ident] = manager  # an LRU: touching it keeps it among the most recent
     return manager
 
 
 def managers_of(store: object) -> List[TokenManager]:
-    """The live managers using ``store`` (cache control: a store's ``clear()``)."""
+    """The live managers using ``store``."""
     with _registry_lock:
         return [m for m in list(_registry.values()) if m.store is store]
 

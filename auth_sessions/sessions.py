@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
@@ -10,10 +9,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 import requests
 from requests.adapters import HTTPAdapter
 
-from ._checks import ENV_SETTING, check_credential, check_timeout
+from ._checks import ENV_SETTING, check_credential
 from ._http import API_RETRIES, RetryPolicy
+from ._settings import Settings, check_timeout, refuse_unknown
+from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
 from ._urls import join_url
-from .auth import DEFAULT_TOKEN_TIMEOUT, TokenAuth, call_context
+from .auth import PENDING, TokenAuth
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -34,9 +35,7 @@ DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 30.0)
 """(connect, read) seconds for API calls made without a timeout of their own."""
 
 _REGISTRY: Dict[str, Type[TokenAuth]] = {}
-# Where a positional timeout sits in Session.request's *args (after method and url), read
-# from requests' own signature rather than written down.
-_TIMEOUT_ARG = list(inspect.signature(requests.Session.request).parameters).index("timeout") - 3
+_resolve_proxies = getattr(requests.utils, "resolve_proxies", None)  # requests >= 2.27
 
 
 def register_vendor(name: str, auth_class: Type[TokenAuth], *, replace: bool = False) -> None:
@@ -129,20 +128,45 @@ class VendorSession(requests.Session):
     ) -> requests.Response:
         if isinstance(url, bytes):
             url = url.decode("utf-8")
-        url = join_url(self.base_url, url)
-        timeout = args[_TIMEOUT_ARG] if len(args) > _TIMEOUT_ARG else kwargs.get("timeout")
-        context = call_context
-        previous = getattr(context, "seconds", None), getattr(context, "session", None)
-        context.seconds = self.timeout if timeout is None else timeout
-        context.session = self
+        return super().request(method, join_url(self.base_url, url), *args, **kwargs)
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """As requests prepares it; a token not at hand is left to :meth:`send`, which
+        fetches it on the call's own transport."""
+        if request.auth is not None or not isinstance(self.auth, TokenAuth):
+            return super().prepare_request(request)
+        request.auth = self.auth.deferred
         try:
-            return super().request(method, url, *args, **kwargs)
+            return super().prepare_request(request)
         finally:
-            context.seconds, context.session = previous
+            request.auth = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """As requests sends it, with :attr:`timeout` when the call gives none; a request
+        still waiting for its token gets it here, fetched with the call's ``verify``,
+        ``cert`` and ``proxies`` (as requests resolved them) and within its timeout."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        auth = request.__dict__.pop(PENDING, None)
+        if auth is not None:
+            kwargs.setdefault("verify", self.verify)
+            kwargs.setdefault("cert", self.cert)
+            if "proxies" not in kwargs:  # what requests' own send() would use
+                resolve = _resolve_proxies
+                proxies = (
+                    self.proxies
+                    if resolve is None
+                    else resolve(request, self.proxies, self.trust_env)
+                )
+                kwargs["proxies"] = proxies
+            verify = kwargs["verify"]
+            transport = Transport(
+                verify=True if verify is None else verify,
+                cert=kwargs["cert"],
+                proxies=dict(kwargs["proxies"] or {}),
+                trust_env=self.trust_env,
+            )
+            auth.authorize(request, transport, kwargs["timeout"])
         return super().send(request, **kwargs)
 
     def __copy__(self) -> VendorSession:
@@ -176,6 +200,10 @@ def _from_env(value: Optional[str], var: str) -> Tuple[Optional[str], str]:
         return value, ""
     found = os.environ.get(var) or None
     return found, var if found else ""
+
+
+_FACTORY_OPTIONS = ("client_id", "client_secret", "environment", "base_url", "token_store",
+                    "timeout", "leeway", "headers", "retries", "token_timeout")  # fmt: skip
 
 
 def for_vendor(
@@ -218,20 +246,19 @@ def for_vendor(
     """
     auth_class = vendor_class(name)
     vendor = auth_class.vendor
+    refuse_unknown(vendor, options, {*_FACTORY_OPTIONS, *Settings.names(), *auth_class.options})
     var = env_vars(vendor)
     header = auth_class.wire.send == "headers"
+    given = {"client_id": client_id, "client_secret": client_secret}
     for arg, field in (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")):
-        value, source = _from_env(locals()[arg], var[field])
+        value, source = _from_env(given[arg], var[field])
         if not value:
             raise ConfigurationError(
                 f"{vendor}: no {arg.replace('_', ' ')}: pass {arg}= or set {var[field]}",
                 vendor=vendor,
             )
         check_credential(vendor, value, source or arg, header=header)
-        if arg == "client_id":
-            client_id = value
-        else:
-            client_secret = value
+        given[arg] = value
     check_timeout(vendor, timeout, "timeout", optional=True)
     try:
         policy = _retry_policy(retries)
@@ -241,8 +268,8 @@ def for_vendor(
     base, _ = _from_env(base_url, var["BASE_URL"])
     try:
         auth = auth_class(
-            client_id,
-            client_secret,
+            given["client_id"],
+            given["client_secret"],
             environment=env,
             base_url=base,
             token_store=token_store,

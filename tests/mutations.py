@@ -44,8 +44,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         "Retry-After ignored (token calls)",
         (
             (
-                "auth_sessions/endpoint.py",
-                'value = _retry_after_header(headers.get("Retry-After"))',
+                "auth_sessions/_transport.py",
+                'value = headers.get("Retry-After")',
                 "value = None",
             ),
         ),
@@ -78,12 +78,12 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/manager.py",
-                "if flight is not None and time.monotonic() < flight.deadline + _GRACE:",
+                "if flight is not None and self.monotonic() < flight.deadline.at + _GRACE:",
                 "if False:",
             ),
             (
                 "auth_sessions/manager.py",
-                "with store.lock(key, timeout=timeout) as acquired:",
+                "with self.store.lock(self.key, timeout=timeout) as acquired:",
                 "with contextlib.nullcontext(True) as acquired:",
             ),
         ),
@@ -100,13 +100,13 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
             (
                 "auth_sessions/manager.py",
-                "if snap.header != flight.stale and now < snap.renew_at:",
-                "if flight.stale is None and now < snap.renew_at:",
+                "if snap.header != flight.stale and window(snap, now) is Window.FRESH:",
+                "if flight.stale is None and window(snap, now) is Window.FRESH:",
             ),
             (
                 "auth_sessions/manager.py",
-                "if snap.header == flight.stale and store.invalidate(key, current):",
-                "if flight.stale is not None and store.delete(key) is None:",
+                "if snap.header == flight.stale and self.store.invalidate(self.key, current):",
+                "if flight.stale is not None and self.store.delete(self.key) is None:",
             ),
         ),
         ("tests/test_auth.py", "tests/stores/test_fleet.py", "tests/stores/test_redis_store.py"),
@@ -131,9 +131,9 @@ MUTATIONS: Tuple[Mutation, ...] = (
         "advisory window removed",
         (
             (
-                "auth_sessions/manager.py",
-                "header, token.expires_ts - advisory, token.expires_ts - advisory / 2)",
-                "header, token.expires_ts - advisory / 2, token.expires_ts - advisory / 2)",
+                "auth_sessions/_policy.py",
+                "header(token), expires - advisory, expires - advisory / 2)",
+                "header(token), expires - advisory / 2, expires - advisory / 2)",
             ),
         ),
         ("tests/test_background.py", "tests/test_auth.py"),
@@ -152,11 +152,20 @@ MUTATIONS: Tuple[Mutation, ...] = (
     M(
         "store read on every request",
         (
-            ("auth_sessions/auth.py", "snap = self._manager.snap\n", "snap = None\n"),
+            (
+                "auth_sessions/auth.py",
+                "        snap = self._manager.snap\n",
+                "        snap = None\n",
+            ),
+            (
+                "auth_sessions/auth.py",
+                "        snap = auth._manager.snap\n",
+                "        snap = None\n",
+            ),
             (
                 "auth_sessions/manager.py",
-                "        snap = self.snap\n        if snap is not None and now < snap.renew_at:",
-                "        snap = None\n        if snap is not None and now < snap.renew_at:",
+                "        snap = self.snap\n        if window(snap, now) is Window.FRESH:",
+                "        snap = None\n        if window(snap, now) is Window.FRESH:",
             ),
         ),
         ("tests/stores/test_l1.py",),
@@ -166,8 +175,13 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/manager.py",
-                "if not isinstance(exc, (InvalidCredentials, TokenEndpointError)):",
-                "if True:",
+                "if isinstance(exc, InvalidCredentials):\n            until, kind",
+                "if False:\n            until, kind",
+            ),
+            (
+                "auth_sessions/manager.py",
+                "elif isinstance(exc, TokenEndpointError) and exc.retry_after is not None:",
+                "elif False:",
             ),
             (
                 "auth_sessions/manager.py",
@@ -179,7 +193,13 @@ MUTATIONS: Tuple[Mutation, ...] = (
     ),
     M(
         "background renewal off",
-        (("auth_sessions/auth.py", "background: bool = True,", "background: bool = False,"),),
+        (
+            (
+                "auth_sessions/_settings.py",
+                "background: bool = True\n",
+                "background: bool = False\n",
+            ),
+        ),
         ("tests/test_background.py",),
     ),
     M(
@@ -213,9 +233,9 @@ MUTATIONS: Tuple[Mutation, ...] = (
         "caller's transport ignored for token calls",
         (
             (
-                "auth_sessions/auth.py",
-                'caller = getattr(call_context, "session", None)',
-                "caller = None",
+                "auth_sessions/sessions.py",
+                '            auth.authorize(request, transport, kwargs["timeout"])',
+                '            auth.authorize(request, auth._own_transport(), kwargs["timeout"])',
             ),
         ),
         ("tests/test_corporate_network.py", "tests/test_transport.py"),

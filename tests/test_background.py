@@ -114,7 +114,7 @@ class DictStore(BaseTokenStore):
     def put_failure(self, key: str, failure: Failure) -> None:
         self.failures[key] = failure
 
-    def _clear_storage(self) -> None:
+    def clear_storage(self) -> None:
         self.tokens.clear()
         self.failures.clear()
 

@@ -82,7 +82,7 @@ class LockHold:
         self,
         locks: KeyedLocks,
         key: str,
-        process_lock: Optional[Callable[[str, bool, float], ContextManager[bool]]],
+        process_lock: Callable[[str, bool, float], Optional[ContextManager[bool]]],
         blocking: bool,
         timeout: float,
     ) -> None:
@@ -112,10 +112,10 @@ class LockHold:
             if not got:
                 self._release()
                 return False
-            if self._outer is None:
-                return True
             remaining = max(0.0, self._timeout - (time.monotonic() - started))
             self._process = self._outer(self._key, self._blocking, remaining)
+            if self._process is None:
+                return True
             if not self._process.__enter__():
                 self._release()
                 return False

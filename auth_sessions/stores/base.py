@@ -11,7 +11,9 @@ failure in one round trip.
 
 from __future__ import annotations
 
+import abc
 import time
+import weakref
 from typing import (
     Any,
     Callable,
@@ -90,10 +92,17 @@ class TokenStore(Protocol):
         ...
 
 
-class BaseTokenStore:
+class BaseTokenStore(abc.ABC):
     """Coordination shared by every store: locks, fork hygiene, clock, cache control.
 
-    Thread-safe and fork-safe: a forked child starts with no lock held.
+    A store subclasses it and writes only the storage primitives, the abstract methods
+    below: :meth:`get`, :meth:`put`, :meth:`invalidate` (compare-and-delete), :meth:`delete`,
+    :meth:`get_failure`, :meth:`put_failure` and :meth:`clear_storage` — plus, when processes
+    share it, :meth:`process_lock`, and :meth:`load` if it reads a token and a failure in
+    one round trip. Nothing in a store knows what sits above it: token managers register
+    themselves with :meth:`watch`, and :meth:`clear` tells them.
+
+    Thread-safety: thread-safe and fork-safe; a forked child starts with no lock held.
 
     Args:
         clock: epoch-seconds clock that expiries are compared with.
@@ -102,39 +111,76 @@ class BaseTokenStore:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._locks = KeyedLocks()
+        self._watchers: weakref.WeakSet[Any] = weakref.WeakSet()
         after_fork(self)
+
+    # ------------------------------------------------------------------ primitives
+
+    @abc.abstractmethod
+    def get(self, key: str) -> Optional[Token]:
+        """See :meth:`TokenStore.get`."""
+
+    @abc.abstractmethod
+    def put(self, key: str, token: Token) -> None:
+        """See :meth:`TokenStore.put`."""
+
+    @abc.abstractmethod
+    def invalidate(self, key: str, token: Token) -> bool:
+        """See :meth:`TokenStore.invalidate`."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """See :meth:`TokenStore.delete`."""
+
+    @abc.abstractmethod
+    def get_failure(self, key: str) -> Optional[Failure]:
+        """See :meth:`TokenStore.get_failure`."""
+
+    @abc.abstractmethod
+    def put_failure(self, key: str, failure: Failure) -> None:
+        """See :meth:`TokenStore.put_failure`."""
+
+    @abc.abstractmethod
+    def clear_storage(self) -> None:
+        """Remove every token and failure this store holds (nothing else)."""
+
+    def process_lock(
+        self, key: str, blocking: bool, timeout: float
+    ) -> Optional[ContextManager[bool]]:
+        """The cross-process lock of ``key``, or None for a store private to one process."""
+        return None
+
+    def after_fork(self) -> None:  # noqa: B027 - a hook: most stores share nothing else
+        """Called in a forked child (after the base has dropped the parent's locks): drop
+        anything else shared with the parent, such as connections."""
 
     # ------------------------------------------------------------------ coordination
 
     def lock(self, key: str, *, blocking: bool = True, timeout: float = 60.0) -> LockHold:
         """The single-flight section for ``key`` (see :meth:`TokenStore.lock`)."""
-        return LockHold(self._locks, key, self._process_lock_factory(), blocking, timeout)
-
-    def _process_lock_factory(
-        self,
-    ) -> Optional[Callable[[str, bool, float], ContextManager[bool]]]:
-        """The cross-process lock of ``key``, or None for a store private to one process."""
-        return None
+        return LockHold(self._locks, key, self.process_lock, blocking, timeout)
 
     def may_refresh(self, key: str, token: Token) -> bool:
+        """See :meth:`TokenStore.may_refresh`."""
         return True
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
-        return self.get(key), self.get_failure(key)  # type: ignore[attr-defined]
+        """See :meth:`TokenStore.load`."""
+        return self.get(key), self.get_failure(key)
+
+    def watch(self, watcher: Any) -> None:
+        """Have :meth:`clear` call ``watcher.drop_local()`` (held weakly)."""
+        self._watchers.add(watcher)
 
     def clear(self) -> None:
         """Forget every token and failure, here and in every open session using this store."""
-        from ..manager import managers_of  # the managers sit above the stores
-
-        self._clear_storage()
-        for manager in managers_of(self):
-            manager.drop_local()
-
-    def _clear_storage(self) -> None:
-        raise NotImplementedError
+        self.clear_storage()
+        for watcher in list(self._watchers):
+            watcher.drop_local()
 
     def _after_fork_in_child(self) -> None:
         self._locks.reset()
+        self.after_fork()
 
     # ------------------------------------------------------------------ copies share
 

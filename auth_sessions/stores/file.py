@@ -74,8 +74,7 @@ class FileTokenStore(BaseTokenStore):
     def __reduce__(self) -> Any:
         return (FileTokenStore, (str(self.path),))  # reopened from its path when loaded
 
-    def _after_fork_in_child(self) -> None:
-        super()._after_fork_in_child()
+    def after_fork(self) -> None:
         self._write_lock = threading.Lock()
         for fd in list(self._held):  # the parent's locks: drop our copies, never unlock them
             with contextlib.suppress(OSError):
@@ -193,14 +192,11 @@ class FileTokenStore(BaseTokenStore):
         with self._mutate() as data:
             data[_FAILURE + key] = failure.to_dict()
 
-    def _clear_storage(self) -> None:
+    def clear_storage(self) -> None:
         with self._mutate() as data:
             data.clear()
 
-    def _process_lock_factory(self) -> Callable[[str, bool, float], ContextManager[bool]]:
-        return self._key_flock
-
-    def _key_flock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
+    def process_lock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
         lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
         return self._flock(lock_path, blocking, timeout)
 

@@ -48,8 +48,7 @@ class MemoryTokenStore(BaseTokenStore):
         self._uid = uuid.uuid4().hex
         _by_uid[self._uid] = self
 
-    def _after_fork_in_child(self) -> None:
-        super()._after_fork_in_child()
+    def after_fork(self) -> None:
         self._lock = threading.Lock()  # another thread of the parent may have held it
 
     def __repr__(self) -> str:
@@ -91,7 +90,7 @@ class MemoryTokenStore(BaseTokenStore):
         with self._lock:
             self._failures[key] = failure
 
-    def _clear_storage(self) -> None:
+    def clear_storage(self) -> None:
         with self._lock:
             self._cache.clear()
             self._failures.clear()

@@ -7,7 +7,7 @@ import hashlib
 import json
 import threading
 import time
-from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
 from ..events import Event, emit
@@ -112,8 +112,7 @@ class RedisTokenStore(BaseTokenStore):
         }
         return (_reopen, (target, options))
 
-    def _after_fork_in_child(self) -> None:
-        super()._after_fork_in_child()
+    def after_fork(self) -> None:
         self._state = threading.Lock()
         # Never talk over the parent's sockets: forget them (without closing the parent's).
         pool = getattr(self.client, "connection_pool", None)
@@ -246,19 +245,16 @@ class RedisTokenStore(BaseTokenStore):
             return True  # the token came from Redis: nobody else can have rotated it since
         return self._fetched_at.get(key, float("-inf")) >= self._outage_since
 
-    def _clear_storage(self) -> None:
-        self._fallback._clear_storage()
+    def clear_storage(self) -> None:
+        self._fallback.clear_storage()
         if self._available():
             with contextlib.suppress(_Down):
                 keys = self._call(lambda: list(self.client.scan_iter(match=self.prefix + "*")))
                 if keys:
                     self._call(lambda: self.client.delete(*keys))
 
-    def _process_lock_factory(self) -> Callable[[str, bool, float], ContextManager[bool]]:
-        return self._redis_lock
-
     @contextlib.contextmanager
-    def _redis_lock(self, key: str, blocking: bool, timeout: float) -> Iterator[bool]:
+    def process_lock(self, key: str, blocking: bool, timeout: float) -> Iterator[bool]:
         if not self._available():
             yield True  # across processes only while Redis is up
             return

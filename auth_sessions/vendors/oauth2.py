@@ -9,11 +9,13 @@ client secret) and the token response at DEBUG.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Dict, Mapping, Optional
 
 from oauthlib.oauth2 import BackendApplicationClient
 
 from .._parse import parse_token
+from .._settings import Settings
 from .._urls import origin_prefix, require_secure
 from ..auth import TokenAuth
 from ..endpoint import TokenEndpoint, TokenRequest
@@ -126,7 +128,9 @@ class OAuth2Endpoint(TokenEndpoint):
 class OAuth2Auth(TokenAuth):
     """Generic OAuth 2.0 client credentials (RFC 6749 section 4.4).
 
-    Args:
+    Thread-safe like every :class:`~auth_sessions.TokenAuth`.
+
+    Options (besides :class:`~auth_sessions.TokenAuth`'s):
         token_url: the provider's token endpoint (https, or http to loopback).
         scope: space-separated scopes or None.
         client_auth: ``"body"`` (``client_id``/``client_secret`` in the form) or ``"basic"``
@@ -138,19 +142,13 @@ class OAuth2Auth(TokenAuth):
 
     vendor = "oauth2"
     endpoint_class = OAuth2Endpoint
+    options = ("token_url", "scope", "client_auth", "extra_params")
 
-    def __init__(
-        self,
-        client_id: Optional[str],
-        client_secret: Any,
-        *,
-        token_url: Optional[str] = None,
-        scope: Optional[str] = None,
-        client_auth: str = "body",
-        extra_params: Optional[Mapping[str, str]] = None,
-        base_url: Optional[str] = None,
-        **kwargs: Any,
-    ) -> None:
+    @classmethod
+    def configure(cls, settings: Settings) -> Settings:
+        given = settings.options
+        token_url, scope = given.get("token_url"), given.get("scope")
+        client_auth = given.get("client_auth") or "body"
         if not token_url or not isinstance(token_url, str):
             raise ConfigurationError("oauth2: token_url= is required", vendor="oauth2")
         if client_auth not in ("body", "basic"):
@@ -160,16 +158,9 @@ class OAuth2Auth(TokenAuth):
         if scope is not None and not isinstance(scope, str):
             raise ConfigurationError("oauth2: scope must be a string or None", vendor="oauth2")
         require_secure(token_url, vendor="oauth2", what="token URL")
-        super().__init__(
-            client_id,
-            client_secret,
-            base_url=base_url or origin_prefix(token_url).rstrip("/"),
-            token_url=token_url,
-            scope=scope,
-            client_auth=client_auth,
-            extra_params=extra_params,
-            **kwargs,
-        )
+        base_url = settings.base_url or origin_prefix(token_url).rstrip("/")
+        options = {**given, "client_auth": client_auth}
+        return replace(settings, base_url=base_url, options=options)
 
     @classmethod
     def resolve_base_url(cls, base_url: Optional[str], environment: str) -> str:

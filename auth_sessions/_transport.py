@@ -1,0 +1,416 @@
+"""How a token request travels: the caller's transport, urllib3's ``Retry`` driven under our
+own deadline and cap, a size-capped read, typed errors with causes in words.
+
+Nothing here keeps state or reads a wall clock: a server's ``Retry-After`` leaves as a delay
+(``AuthError.retry_after``), which the token manager turns into an instant on its own clock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from ._http import (
+    MAX_TOKEN_RESPONSE_BYTES,
+    RetryPolicy,
+    TooLarge,
+    Truncated,
+    describe_error_body,
+    parse_delay,
+    read_capped,
+    redact,
+)
+from ._time import Deadline
+from ._urls import shown
+from .endpoint import TokenEndpoint, TokenRequest
+from .errors import (
+    AuthError,
+    InvalidCredentials,
+    TokenEndpointError,
+    TokenResponseError,
+    TokenTimeout,
+)
+from .events import Event, emit
+from .tokens import Token
+
+__all__ = ["DEFAULT_TOKEN_TIMEOUT", "Obtained", "Transport", "describe_cause", "obtain"]
+
+logger = logging.getLogger("auth_sessions.endpoint")
+
+Timeout = Union[float, Tuple[float, float]]
+
+DEFAULT_TOKEN_TIMEOUT: Tuple[float, float] = (5.0, 15.0)
+"""(connect, read) seconds for each token-endpoint attempt (never past the deadline)."""
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How a token call travels: TLS verification, client certificate, proxies, environment.
+
+    Taken from the API call it is made for (its resolved ``verify``, ``cert`` and
+    ``proxies``), or from a session (:meth:`of`), or requests' defaults for a standalone auth
+    (verify, the environment's ``REQUESTS_CA_BUNDLE`` / ``HTTPS_PROXY`` / ``NO_PROXY``).
+    ``session``, when set, is a user's own ``requests.Session`` used as it is (custom
+    adapters, SOCKS, pinning). Thread-safety: an immutable value.
+    """
+
+    verify: Union[bool, str] = True
+    cert: Any = None
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    trust_env: bool = True
+    session: Optional[requests.Session] = None
+
+    @classmethod
+    def of(cls, session: requests.Session) -> Transport:
+        """The transport settings of ``session`` as they are now."""
+        return cls(
+            verify=True if session.verify is None else session.verify,
+            cert=session.cert,
+            proxies=dict(session.proxies or {}),
+            trust_env=session.trust_env,
+        )
+
+
+class Obtained(NamedTuple):
+    """A new token, and whether a refresh grant (rather than client credentials) gave it."""
+
+    token: Token
+    refreshed: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    """One token fetch's terms: where it travels, each attempt's timeout, the retry policy,
+    the deadline and the wall clock that stamps the token."""
+
+    transport: Transport
+    timeout: Timeout
+    policy: RetryPolicy
+    deadline: Deadline
+    clock: Callable[[], float] = time.time
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """An explicit no-op auth: stops requests adding ~/.netrc credentials to token calls."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+def obtain(
+    endpoint: TokenEndpoint, current: Optional[Token], refresh: bool, call: Call
+) -> Obtained:
+    """A new token replacing ``current``: the refresh grant first when ``refresh`` is allowed
+    and ``current`` has a refresh token (a refused refresh falls back), else client
+    credentials. ``current``'s tokens are redacted from every message."""
+    scrub = endpoint.sensitive() + (_revealed(current) if current is not None else [])
+    if refresh and current is not None and current.refresh_token is not None:
+        request = endpoint.refresh_request(current.refresh_token)
+        if request is not None:
+            try:
+                return Obtained(_fetch(endpoint, request, call, scrub), True)
+            except InvalidCredentials as exc:
+                message = f"{endpoint.vendor}: refresh refused ({exc}); fetching a new token"
+                emit(
+                    Event(
+                        "refresh_refused",
+                        endpoint.vendor,
+                        message,
+                        endpoint.client_id,
+                        outcome=type(exc).__name__,
+                        status_code=exc.status_code,
+                    )
+                )
+    return Obtained(_fetch(endpoint, endpoint.token_request(), call, scrub), False)
+
+
+def _fetch(endpoint: TokenEndpoint, request: TokenRequest, call: Call, scrub: List[str]) -> Token:
+    data, server_now = _Sender(endpoint, request, call, scrub).send()
+    return endpoint.token_from_response(
+        data, call.clock(), server_now, url=request.url, scrub=scrub
+    )
+
+
+class _Answered:
+    """What urllib3's ``Retry.increment`` reads of a response: its status, no redirect."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def get_redirect_location(self) -> bool:
+        return False
+
+
+_NETWORK = OSError("token call failed")  # what Retry's history records of a network error
+
+
+class _Sender:
+    """POST one token request under a deadline, retrying as urllib3's ``Retry`` allows."""
+
+    def __init__(
+        self, endpoint: TokenEndpoint, request: TokenRequest, call: Call, scrub: List[str]
+    ) -> None:
+        self.vendor = endpoint.vendor
+        self.retry_headers = endpoint.wire.retry_after_headers
+        self.request, self.call, self.scrub = request, call, scrub
+        self.url = shown(request.url)
+        self.where = f"{self.vendor}: token endpoint {self.url}"
+        self.retry: Optional[Retry] = call.policy.token_retry()
+
+    def send(self) -> Tuple[Any, Optional[float]]:
+        """(decoded JSON, server clock or None) of the first 2xx answer.
+
+        Raises:
+            InvalidCredentials: the endpoint answered 400, 401 or 403 (never retried).
+            TokenEndpointError: another non-2xx status after retries, or a network error;
+                ``retry_after`` is set when the server asked us to come back later.
+            TokenTimeout: the deadline passed, or attempts kept timing out.
+            TokenResponseError: a 2xx body that is too large or not JSON.
+        """
+        own = self.call.transport.session is None
+        session = _session(self.call.transport)
+        try:
+            while True:
+                answer = self._attempt(session, own)
+                if answer is not None:
+                    return answer
+        finally:
+            if own:
+                session.close()
+
+    def _attempt(self, session: requests.Session, own: bool) -> Optional[Tuple[Any, Any]]:
+        remaining = self.call.deadline.remaining()
+        if remaining <= 0:
+            raise TokenTimeout(
+                f"{self.where}: no token within the deadline", vendor=self.vendor, url=self.url
+            )
+        transport = self.call.transport
+        kwargs: Dict[str, Any] = {}
+        if own:
+            kwargs = {"verify": transport.verify, "cert": transport.cert}
+            kwargs["proxies"] = dict(transport.proxies)
+        try:
+            response = session.post(
+                self.request.url,
+                json=self.request.json,
+                data=self.request.data,
+                headers=dict(self.request.headers),
+                timeout=_bounded(self.call.timeout, remaining),
+                auth=_NoAuth(),
+                allow_redirects=False,
+                stream=True,
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            # (errors are raised outside except blocks: a requests exception holds the
+            # prepared request, whose body holds the client secret)
+            cause, timed_out = describe_cause(exc), _timed_out(exc)
+            response = None
+        if response is None:
+            self._network_failed(cause, timed_out)
+            return None
+        return self._answered(response)
+
+    def _network_failed(self, cause: str, timed_out: bool) -> None:
+        wait = self._next(None) if self.call.policy.network else None
+        if wait is not None and self.call.deadline.fits(wait):
+            logger.debug("%s unreachable (%s); retrying", self.where, cause)
+            time.sleep(wait)
+            return
+        kind = TokenTimeout if timed_out else TokenEndpointError
+        raise kind(f"{self.where} unreachable: {cause}", vendor=self.vendor, url=self.url)
+
+    def _answered(self, response: requests.Response) -> Optional[Tuple[Any, Any]]:
+        status, body, content_type, headers = _read(response, self.where, self.vendor, self.url)
+        if 200 <= status < 300:
+            return self._decoded(status, body, content_type), _server_clock(headers)
+        text = redact(describe_error_body(body, content_type), self.scrub)
+        message = f"{self.where} answered {status}: {text}"
+        if status in (400, 401, 403):
+            raise InvalidCredentials(message, vendor=self.vendor, url=self.url, status_code=status)
+        policy = self.call.policy
+        delay = self._delay(headers)
+        retryable = self.retry is not None and self.retry.is_retry("POST", status)
+        if retryable and (delay is None or delay <= policy.max_retry_after):
+            wait = self._next(status)
+            if wait is not None and delay is not None:
+                wait = delay
+            if wait is not None and self.call.deadline.fits(wait):
+                logger.debug("%s answered %s; retrying in %.1fs", self.where, status, wait)
+                time.sleep(wait)
+                return None
+        hold = None if delay is None else min(delay, policy.max_hold)
+        if delay is not None:
+            message += f" (asked to retry after {delay:.0f}s)"
+        raise TokenEndpointError(
+            message, vendor=self.vendor, url=self.url, status_code=status, retry_after=hold
+        )
+
+    def _decoded(self, status: int, body: bytes, content_type: str) -> Any:
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            kind = content_type.split(";")[0].strip() or "no content type"
+        raise TokenResponseError(
+            f"{self.where} answered {status} with a body that is not JSON "
+            f"({kind}, {len(body)} bytes)",
+            vendor=self.vendor,
+            url=self.url,
+            status_code=status,
+        )
+
+    def _next(self, status: Optional[int]) -> Optional[float]:
+        """Count one failed attempt; the backoff before the next, or None when spent."""
+        if self.retry is None:
+            return None
+        try:
+            if status is None:
+                self.retry = self.retry.increment(method="POST", url=self.url, error=_NETWORK)
+            else:
+                answered: Any = _Answered(status)
+                self.retry = self.retry.increment(method="POST", url=self.url, response=answered)
+        except MaxRetryError:
+            self.retry = None
+            return None
+        return float(self.retry.get_backoff_time())
+
+    def _delay(self, headers: Mapping[str, str]) -> Optional[float]:
+        """The server's wait in seconds: ``Retry-After`` (urllib3 parses it), else the
+        vendor's own delay headers."""
+        value = headers.get("Retry-After")
+        if value:
+            try:
+                return float(Retry(0).parse_retry_after(value.strip()))
+            except Exception:  # urllib3's InvalidHeader: a malformed value is no delay
+                return None
+        for name in self.retry_headers:
+            delay = parse_delay(headers.get(name))
+            if delay is not None:
+                return delay
+        return None
+
+
+def _session(transport: Transport) -> requests.Session:
+    if transport.session is not None:
+        return transport.session
+    session = requests.Session()
+    session.trust_env = transport.trust_env
+    adapter = HTTPAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _read(
+    response: requests.Response, where: str, vendor: str, url: str
+) -> Tuple[int, bytes, str, Mapping[str, str]]:
+    error: Optional[AuthError] = None
+    with response:
+        status = response.status_code
+        content_type = response.headers.get("Content-Type", "")
+        try:
+            body = read_capped(response)
+        except TooLarge:
+            error = TokenResponseError(
+                f"{where} answered {status} with a body over {MAX_TOKEN_RESPONSE_BYTES} bytes",
+                vendor=vendor,
+                url=url,
+                status_code=status,
+            )
+        except (requests.RequestException, Truncated) as exc:
+            error = TokenEndpointError(
+                f"{where} answered {status}; reading the body failed ({describe_cause(exc)})",
+                vendor=vendor,
+                url=url,
+                status_code=status,
+            )
+    if error is not None:
+        raise error  # outside the except blocks: no __context__ back to the request
+    return status, body, content_type, response.headers
+
+
+def _bounded(timeout: Timeout, remaining: float) -> Tuple[float, float]:
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+    else:
+        connect = read = timeout
+    return (max(0.001, min(connect, remaining)), max(0.001, min(read, remaining)))
+
+
+def _server_clock(headers: Mapping[str, str]) -> Optional[float]:
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment.timestamp()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
+
+
+_CAUSES = (
+    ("certificate verify failed", "TLS verification failed"),
+    ("certificate_verify_failed", "TLS verification failed"),
+    ("connection refused", "connection refused"),
+    ("name or service not known", "name not resolved"),
+    ("nodename nor servname", "name not resolved"),
+    ("temporary failure in name resolution", "name not resolved"),
+    ("failed to resolve", "name not resolved"),
+    ("unable to connect to proxy", "proxy unreachable"),
+    ("tunnel connection failed", "proxy refused the tunnel"),
+    ("timed out", "timed out"),
+    ("remotedisconnected", "connection closed by the server"),
+    ("connection aborted", "connection closed by the server"),
+    ("connection reset", "connection reset"),
+)
+
+
+def describe_cause(exc: BaseException) -> str:
+    """Why a network call failed, in words (refused, not resolved, TLS, timed out...)."""
+    seen: List[BaseException] = []
+    todo: List[Any] = [exc]
+    while todo and len(seen) < 20:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or item in seen:
+            continue
+        seen.append(item)
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return "TLS verification failed"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(item, socket.gaierror):
+            return "name not resolved"
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    text = " ".join(f"{type(e).__name__} {e}" for e in seen).lower()
+    for needle, words in _CAUSES:
+        if needle in text:
+            return words
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return type(exc).__name__
+
+
+def _revealed(token: Token) -> List[str]:
+    found = [token.access_token.reveal()]
+    if token.refresh_token is not None:
+        found.append(token.refresh_token.reveal())
+    return found
