@@ -230,7 +230,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_errors.py", "tests/test_leak_scan.py"),
     ),
     M(
-        "caller's transport ignored for token calls",
+        "per-call verify/cert/proxies ignored (token calls use the bound session's)",
         (
             (
                 "auth_sessions/sessions.py",
@@ -239,6 +239,22 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
         ),
         ("tests/test_corporate_network.py", "tests/test_transport.py"),
+    ),
+    M(
+        "mixed clocks (Retry-After hold from wall time)",
+        (
+            (
+                "auth_sessions/manager.py",
+                'until, kind = now + exc.retry_after, "unavailable"',
+                'until, kind = time.time() + exc.retry_after, "unavailable"',
+            ),
+        ),
+        ("tests/test_retry_after.py", "tests/test_manager.py"),
+    ),
+    M(
+        "misspelled option accepted",
+        (("auth_sessions/_settings.py", "        if name not in valid:\n", "        if False:\n"),),
+        ("tests/test_settings.py", "tests/test_errors.py"),
     ),
 )
 

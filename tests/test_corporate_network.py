@@ -169,3 +169,42 @@ def test_token_endpoint_keeps_its_own_retry_policy(fake_vendor: FakeVendors) -> 
 
 def test_pki_files_exist(pki: Pki) -> None:
     assert all(Path(p).is_file() for p in (pki.ca, *pki.server, *pki.client))
+
+
+def test_a_calls_own_verify_reaches_its_token_call(tls_fake: FakeVendors, pki: Pki) -> None:
+    session = tls_fake.session("cobee", retry=RetryPolicy(total=0))  # the session trusts no CA
+    assert session.get("/employees", verify=pki.ca).status_code == 200
+    assert tls_fake.counts("cobee").token_requests == 1
+
+
+def test_a_calls_own_proxies_carry_its_token_call(fake_vendor: FakeVendors) -> None:
+    with forward_proxy() as proxy:
+        session = fake_vendor.session("sohar")
+        assert session.get("/claims", proxies={"http": proxy.url}).status_code == 200
+        assert proxy.seen == [
+            ("POST", fake_vendor.token_url("sohar")),
+            ("GET", fake_vendor.base_url("sohar") + "/claims"),
+        ]
+
+
+def test_a_calls_own_cert_reaches_its_token_call(pki: Pki) -> None:
+    with FakeVendors(tls=pki.server, client_ca=pki.ca) as fake:
+        session = fake.session("orum", retry=RetryPolicy(total=0))
+        assert session.get("/transfers", verify=pki.ca, cert=pki.client).status_code == 200
+        assert fake.counts("orum").token_requests == 1
+
+
+def test_the_environment_bundle_wins_for_the_api_call_and_its_token_call(
+    tls_fake: FakeVendors, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests: with trust_env, REQUESTS_CA_BUNDLE replaces a session.verify path for the API
+    # call; the token call must verify against that same bundle, not the session's.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca)
+    session = tls_fake.session("cobee", retry=RetryPolicy(total=0))
+    session.verify = pki.client[0]  # not a CA that signed the server: would fail alone
+    assert session.get("/employees").status_code == 200
+    assert tls_fake.counts("cobee").token_requests == 1
+    session.trust_env = False  # and without the environment, the session's verify rules both
+    session.auth.forget()
+    with pytest.raises(TokenEndpointError, match="TLS verification failed"):
+        session.get("/employees")

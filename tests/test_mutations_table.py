@@ -23,7 +23,9 @@ REQUIRED = (
     "background renewal off",
     "fork reset a no-op",
     "redaction off",
-    "caller's transport ignored for token calls",
+    "per-call verify/cert/proxies ignored (token calls use the bound session's)",
+    "mixed clocks (Retry-After hold from wall time)",
+    "misspelled option accepted",
 )
 
 

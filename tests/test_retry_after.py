@@ -4,12 +4,12 @@ which records when each token request arrives."""
 from __future__ import annotations
 
 import threading
-from typing import Any, List
+from typing import Any, List, Tuple
 
 import pytest
 
 from auth_sessions import RetryPolicy, TokenEndpointError
-from auth_sessions.testing import FakeVendors
+from auth_sessions.testing import FakeVendors, ManualClock
 
 from .conftest import VENDORS
 
@@ -49,3 +49,27 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def test_a_manual_clock_far_from_wall_time_holds_a_retry_after_exactly(
+    clocked: Tuple[FakeVendors, ManualClock],
+) -> None:
+    # The transport reports the server's wait as a delay; the manager puts it on its own
+    # clock. (Computed from wall time and compared with a clock 100,000 s ahead, the hold
+    # would be over before it began: a second token request at once.)
+    fake, clock = clocked
+    clock.advance(100_000)
+    fake.inject_token_fault("orum", "status", status=503, retry_after="100", count=1)
+    session = fake.session("orum", retry=RetryPolicy(max_retry_after=0.5))
+    for _ in range(2):
+        with pytest.raises(TokenEndpointError) as caught:
+            session.get("/x")
+        assert caught.value.retry_at == pytest.approx(clock() + 100, abs=1)
+    assert fake.counts("orum").token_requests == 1  # the second call was held back
+    clock.advance(99)
+    with pytest.raises(TokenEndpointError):
+        session.get("/x")
+    assert fake.counts("orum").token_requests == 1  # held to the second
+    clock.advance(2)
+    assert session.get("/x").status_code == 200
+    assert fake.counts("orum").token_requests == 2
