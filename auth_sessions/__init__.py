@@ -15,6 +15,7 @@ from ._http import API_RETRIES, RetryPolicy
 from ._otel import install as _install_metrics
 from ._parse import WireFormat
 from ._transport import Transport
+from ._vendor import Vendor
 from .auth import TokenAuth
 from .endpoint import TokenEndpoint, TokenRequest
 from .errors import (
@@ -68,6 +69,7 @@ __all__ = [
     "TokenStore",
     "TokenTimeout",
     "Transport",
+    "Vendor",
     "VendorSession",
     "WireFormat",
     "__version__",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from dataclasses import replace
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
@@ -21,6 +22,7 @@ from ._settings import Settings
 from ._time import Deadline
 from ._transport import Call, Obtained, Transport, obtain
 from ._urls import origin, origin_prefix, require_secure, shown
+from ._vendor import Vendor
 from .endpoint import TokenEndpoint
 from .events import Event, emit
 from .manager import Fetch, manager_for
@@ -76,13 +78,33 @@ class TokenAuth(requests.auth.AuthBase):
         'https://partners-api.cobee.io/api/v3'
     """
 
+    spec: ClassVar[Vendor] = Vendor("custom")
+    """The vendor's description. A subclass sets it, or (the older form) the attributes
+    below, from which the description is then made."""
     vendor: ClassVar[str] = "custom"
     environments: ClassVar[Mapping[str, Optional[str]]] = {}
     wire: ClassVar[WireFormat] = WireFormat()
     endpoint_class: ClassVar[Type[TokenEndpoint]] = TokenEndpoint
     default_headers: ClassVar[Mapping[str, str]] = {}
     options: ClassVar[Tuple[str, ...]] = ()
-    """The vendor's own option names (checked by :meth:`configure`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is None:  # attributes written out: describe the vendor from them
+            cls.spec = replace(
+                cls.spec,
+                name=cls.vendor,
+                environments=cls.environments,
+                wire=cls.wire,
+                endpoint=cls.endpoint_class,
+                default_headers=cls.default_headers,
+                options=cls.options,
+            )
+            return
+        cls.vendor, cls.environments, cls.wire = spec.name, spec.environments, spec.wire
+        cls.endpoint_class, cls.default_headers = spec.endpoint, spec.default_headers
+        cls.options = spec.options
 
     def __init__(
         self, client_id: Optional[str], client_secret: Union[str, Secret, None], **options: Any
@@ -128,8 +150,9 @@ class TokenAuth(requests.auth.AuthBase):
 
     @classmethod
     def configure(cls, settings: Settings) -> Settings:
-        """Check the vendor's own options; a vendor may fill in defaults (override)."""
-        return settings
+        """The settings with the vendor's own options checked and defaults filled in."""
+        base_url, options = cls.spec.configure(settings.base_url, settings.options)
+        return replace(settings, base_url=base_url, options=dict(options))
 
     @classmethod
     def resolve_base_url(cls, base_url: Optional[str], environment: str) -> str:

@@ -1,33 +1,69 @@
-"""One module per vendor; each only describes itself. Every module here is registered: a new
-vendor is a new module (plus its docs page and its fake's description), nothing else."""
+"""One module per vendor; each defines its description (a :class:`~auth_sessions.Vendor`
+value) and registers it. Every module here is discovered: a new vendor is a new module (plus
+its docs page and its fake's description), nothing else. The ``CobeeAuth``-style classes are
+thin aliases: a :class:`~auth_sessions.TokenAuth` bound to one description."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import List, Type
+from typing import Dict, List, Type
 
+from .._vendor import DESCRIPTIONS, Vendor
 from ..auth import TokenAuth
-from .cair import CairAuth
-from .cobee import CobeeAuth
-from .manis import ManisAuth
-from .oauth2 import OAuth2Auth
-from .orum import OrumAuth
-from .sohar import SoharAuth
+from . import cair, cobee, manis, oauth2, orum, sohar
 
 __all__ = ["BUILTIN", "CairAuth", "CobeeAuth", "ManisAuth", "OAuth2Auth", "OrumAuth", "SoharAuth"]
 
 
+class SoharAuth(TokenAuth):
+    spec = sohar.VENDOR
+
+
+class CairAuth(TokenAuth):
+    spec = cair.VENDOR
+
+
+class OrumAuth(TokenAuth):
+    spec = orum.VENDOR
+
+
+class CobeeAuth(TokenAuth):
+    spec = cobee.VENDOR
+
+
+class ManisAuth(TokenAuth):
+    spec = manis.VENDOR
+
+
+class OAuth2Auth(TokenAuth):
+    spec = oauth2.VENDOR
+
+
+def auth_class(vendor: Vendor, name: str = "") -> Type[TokenAuth]:
+    """A :class:`~auth_sessions.TokenAuth` subclass for ``vendor``."""
+    name = name or vendor.name.title().replace("_", "") + "Auth"
+    cls: Type[TokenAuth] = type(name, (TokenAuth,), {"spec": vendor, "__module__": __name__})
+    return cls
+
+
 def _discover() -> List[Type[TokenAuth]]:
-    found: List[Type[TokenAuth]] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for name in getattr(module, "__all__", ()):
-            value = getattr(module, name)
-            if isinstance(value, type) and issubclass(value, TokenAuth) and value.vendor:
-                found.append(value)
+    named: Dict[str, Type[TokenAuth]] = {
+        cls.spec.name: cls
+        for cls in (SoharAuth, CairAuth, OrumAuth, CobeeAuth, ManisAuth, OAuth2Auth)
+    }
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")  # each registers its description
+    found = []
+    for name in sorted(DESCRIPTIONS):
+        cls = named.get(name) or auth_class(DESCRIPTIONS[name])
+        cls.__doc__ = (
+            f"{DESCRIPTIONS[name].summary}\n\n    A :class:`~auth_sessions.TokenAuth` for this "
+            "vendor; thread-safe like every TokenAuth."
+        )
+        found.append(cls)
     return found
 
 
 BUILTIN = tuple(_discover())
-"""Every vendor class defined in this package, in module order."""
+"""Every vendor class defined in this package, in name order."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from .._parse import WireFormat
-from ..auth import TokenAuth
+from .._vendor import Vendor, register
 
-__all__ = ["SoharAuth"]
+__all__ = ["VENDOR"]
 
 _HOST = "https://api.soharhealth.com"
 
-
-class SoharAuth(TokenAuth):
-    """Sohar: ``POST /oauth/token`` with ``{client_id, client_secret}``; errors ``{error}``."""
-
-    vendor = "sohar"
-    environments = {"production": _HOST, "sandbox": _HOST}
-    wire = WireFormat()
+VENDOR = register(
+    Vendor(
+        name="sohar",
+        summary="Sohar: ``POST /oauth/token`` with ``{client_id, client_secret}``; errors "
+        "``{error}``.",
+        environments={"production": _HOST, "sandbox": _HOST},
+        wire=WireFormat(),
+    )
+)

@@ -1,0 +1,62 @@
+"""A vendor as a value: where it lives, what its token endpoint speaks, what it adds to API
+calls. Vendor modules define one and register it; nothing here touches requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
+
+from ._parse import WireFormat
+from .endpoint import TokenEndpoint
+
+__all__ = ["DESCRIPTIONS", "Configure", "Vendor", "register"]
+
+Configure = Callable[[Optional[str], Mapping[str, Any]], Tuple[Optional[str], Mapping[str, Any]]]
+"""``configure(base_url, options) -> (base_url, options)``: check a vendor's own options and
+fill in defaults; raise ``ConfigurationError`` naming the option."""
+
+
+def _as_given(base_url: Optional[str], options: Mapping[str, Any]) -> Tuple[Optional[str], Any]:
+    return base_url, options
+
+
+_PLAIN = WireFormat()
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """A vendor's description.
+
+    Attributes:
+        name: the vendor name; upper-cased, it prefixes the env vars (``COBEE_CLIENT_ID``).
+        environments: environment name → published base URL (None: none published).
+        wire: what its token endpoint takes and answers.
+        endpoint: a :class:`~auth_sessions.TokenEndpoint` subclass, for what a
+            :class:`~auth_sessions.WireFormat` cannot say.
+        default_headers: headers every in-scope API call carries unless the caller sets them.
+        options: the vendor's own keyword options (the generic ``oauth2`` vendor's
+            ``token_url=``...), passed to ``endpoint``.
+        configure: checks those options and fills in defaults.
+        summary: one line for docs, the CLI and the auth class's docstring.
+
+    Thread-safety: an immutable value.
+    """
+
+    name: str
+    environments: Mapping[str, Optional[str]] = field(default_factory=dict)
+    wire: WireFormat = _PLAIN
+    endpoint: Type[TokenEndpoint] = TokenEndpoint
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    options: Tuple[str, ...] = ()
+    configure: Configure = _as_given
+    summary: str = ""
+
+
+DESCRIPTIONS: Dict[str, Vendor] = {}
+"""Every description registered by a vendor module, by name."""
+
+
+def register(vendor: Vendor) -> Vendor:
+    """Record ``vendor`` among the built-in descriptions; returns it."""
+    DESCRIPTIONS[vendor.name] = vendor
+    return vendor
