@@ -93,6 +93,7 @@ class WireFormat:
     """What a vendor's token endpoint looks like on the wire.
 
     A vendor module fills one of these in instead of writing control flow.
+    Thread-safety: an immutable value.
 
     Attributes:
         token_path: appended to the base URL to make the token URL.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
-__all__ = ["Deadline"]
+__all__ = ["Deadline", "budget"]
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,14 @@ class Deadline:
     def fits(self, wait: float) -> bool:
         """Whether waiting ``wait`` seconds still ends before the deadline."""
         return self.clock() + wait < self.at
+
+
+def budget(timeout: Any, default: float) -> float:
+    """How long a call with requests' ``timeout`` may wait for a token: the number, or a
+    ``(connect, read)`` pair's sum; ``default`` when it sets no finite bound."""
+    if isinstance(timeout, tuple):
+        parts = [p for p in timeout if p is not None]
+        timeout = sum(parts) if len(parts) == len(timeout) else None
+    if isinstance(timeout, (int, float)) and math.isfinite(timeout):
+        return float(timeout)
+    return default

@@ -81,6 +81,21 @@ class Transport:
             trust_env=session.trust_env,
         )
 
+    @classmethod
+    def of_call(cls, kwargs: Mapping[str, Any], fallback: Transport) -> Transport:
+        """The transport of a call sent with ``kwargs`` (requests' resolved send settings,
+        as ``Session.send`` and a response hook receive them), else ``fallback``. The
+        environment is trusted as ``fallback`` says."""
+        if "verify" not in kwargs:
+            return fallback
+        verify = kwargs.get("verify")
+        return cls(
+            verify=True if verify is None else verify,
+            cert=kwargs.get("cert"),
+            proxies=dict(kwargs.get("proxies") or {}),
+            trust_env=fallback.trust_env,
+        )
+
 
 class Obtained(NamedTuple):
     """A new token, and whether a refresh grant (rather than client credentials) gave it."""

@@ -28,7 +28,7 @@ class Vendor:
     """A vendor's description.
 
     Attributes:
-        name: the vendor name; upper-cased, it prefixes the env vars (``COBEE_CLIENT_ID``).
+        name: the vendor name; upper-cased, it prefixes the env vars (``ACME_CLIENT_ID``).
         environments: environment name → published base URL (None: none published).
         wire: what its token endpoint takes and answers.
         endpoint: a :class:`~auth_sessions.TokenEndpoint` subclass, for what a

@@ -6,20 +6,18 @@ replay. The token itself comes from the credential set's
 
 from __future__ import annotations
 
-import math
 import weakref
 from dataclasses import replace
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
-from requests.cookies import extract_cookies_to_jar
-from requests.utils import rewind_body
 
 from ._checks import checked_secret, published_base_url
 from ._parse import WireFormat
 from ._policy import Snapshot
+from ._replay import replay, rewindable
 from ._settings import Settings
-from ._time import Deadline
+from ._time import Deadline, budget
 from ._transport import Call, Obtained, Transport, obtain
 from ._urls import origin, origin_prefix, require_secure, shown
 from ._vendor import Vendor
@@ -30,11 +28,7 @@ from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["PENDING", "TokenAuth"]
-
-PENDING = "_auth_sessions_pending"
-"""Set on a prepared request whose token a :class:`~auth_sessions.VendorSession` fetches in
-``send()``, where the call's own transport settings are known."""
+__all__ = ["TokenAuth"]
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -45,8 +39,8 @@ class TokenAuth(requests.auth.AuthBase):
     instance with the same credentials in the process shares one live token.
 
     Args:
-        client_id: the client id (Manis: the merchant id).
-        client_secret: the client secret (Manis: the merchant secret).
+        client_id: the client id (whatever the vendor calls it: a merchant id...).
+        client_secret: the client secret (or merchant secret...).
         **options: keyword options, checked once (an unknown name is a
             ``ConfigurationError`` naming the closest valid one):
 
@@ -73,9 +67,9 @@ class TokenAuth(requests.auth.AuthBase):
 
     Example:
         >>> import auth_sessions
-        >>> auth = auth_sessions.CobeeAuth("id", "secret")
+        >>> auth = auth_sessions.OAuth2Auth("id", "secret", token_url="https://idp.example/token")
         >>> auth.base_url
-        'https://partners-api.cobee.io/api/v3'
+        'https://idp.example'
     """
 
     spec: ClassVar[Vendor] = Vendor("custom")
@@ -146,7 +140,6 @@ class TokenAuth(requests.auth.AuthBase):
         self._origin = origin(self.base_url)
         self._prefix = origin_prefix(self.base_url)
         self._hook = self._on_response
-        self.deferred = _Deferred(self)
 
     @classmethod
     def configure(cls, settings: Settings) -> Settings:
@@ -238,17 +231,9 @@ class TokenAuth(requests.auth.AuthBase):
         session = self.settings.token_session
         return transport if session is None else Transport(session=session)
 
-    def _budget(self, timeout: Any) -> float:
-        if isinstance(timeout, tuple):
-            parts = [p for p in timeout if p is not None]
-            timeout = sum(parts) if len(parts) == len(timeout) else None
-        if isinstance(timeout, (int, float)) and math.isfinite(timeout):
-            return float(timeout)
-        return self.settings.token_deadline
-
     def _current(self, transport: Transport, timeout: Any) -> Snapshot:
-        fetch = self._fetcher(self._transport(transport))
-        return self._manager.current(fetch, self._budget(timeout), self.settings.token_deadline)
+        fetch, allowance = self._fetcher(self._transport(transport)), self.settings.token_deadline
+        return self._manager.current(fetch, budget(timeout, allowance), allowance)
 
     def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
         """Response hook: on 401, re-auth once and replay the request (digest-auth style),
@@ -259,33 +244,21 @@ class TokenAuth(requests.auth.AuthBase):
         sent = request.headers.get("Authorization")
         if sent is None or not str(sent).startswith("Bearer "):
             return r  # e.g. a redirect to another origin, which carried no token
-        transport = self._transport(_transport_of(kwargs, self._own_transport()))
+        transport = self._transport(Transport.of_call(kwargs, self._own_transport()))
         fresh = self._manager.after_401(
             str(sent),
             self._fetcher(transport),
-            self._budget(kwargs.get("timeout")),
+            budget(kwargs.get("timeout"), self.settings.token_deadline),
             self.settings.token_deadline,
         )
-        body = request.body
-        if body is not None and not isinstance(body, (bytes, str)):
-            if not isinstance(getattr(request, "_body_position", None), int):
-                message = f"{self.vendor}: 401 not replayed: the request body cannot be rewound"
-                emit(Event("replay_skipped", self.vendor, message, self.client_id))
-                return r
-            rewind_body(request)
-        r.content  # noqa: B018 - drain so the connection can be reused
-        r.close()
-        replay = request.copy()
-        extract_cookies_to_jar(replay._cookies, request, r.raw)  # type: ignore[attr-defined,no-untyped-call]
-        replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
-        replay.headers["Authorization"] = fresh.header
-        path = (replay.path_url or "/").split("?", 1)[0]
-        message = f"{self.vendor}: replaying {replay.method} {path} after re-auth"
+        if not rewindable(request):
+            message = f"{self.vendor}: 401 not replayed: the request body cannot be rewound"
+            emit(Event("replay_skipped", self.vendor, message, self.client_id))
+            return r
+        path = (request.path_url or "/").split("?", 1)[0]
+        message = f"{self.vendor}: replaying {request.method} {path} after re-auth"
         emit(Event("replayed_401", self.vendor, message, self.client_id))
-        response: requests.Response = r.connection.send(replay, **kwargs)
-        response.history.append(r)
-        response.request = replay
-        return response
+        return replay(r, {"Authorization": fresh.header}, kwargs)
 
     # ------------------------------------------------------------------------ copies
 
@@ -299,40 +272,6 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> TokenAuth:
         return self.__copy__()  # settings are values or shared resources (store, clock)
-
-
-class _Deferred(requests.auth.AuthBase):
-    """The auth a :class:`VendorSession` prepares its requests with: the hot path as
-    :class:`TokenAuth`, and otherwise the request is marked :data:`PENDING` for the
-    session's ``send()``, which fetches on the call's own transport."""
-
-    def __init__(self, auth: TokenAuth) -> None:
-        self.auth = auth
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        auth = self.auth
-        url = r.url or ""
-        if not url.startswith(auth._prefix) and origin(url) != auth._origin:
-            return r
-        snap = auth._manager.snap
-        if snap is None or auth._clock() >= snap.renew_at:
-            r.__dict__[PENDING] = auth
-            return r
-        return auth.attach(r, snap)
-
-
-def _transport_of(kwargs: Mapping[str, Any], fallback: Transport) -> Transport:
-    """The transport of a call sent with ``kwargs`` (requests' send settings, as a response
-    hook receives them), else ``fallback``."""
-    if "verify" not in kwargs:
-        return fallback
-    verify = kwargs.get("verify")
-    return Transport(
-        verify=True if verify is None else verify,
-        cert=kwargs.get("cert"),
-        proxies=dict(kwargs.get("proxies") or {}),
-        trust_env=fallback.trust_env,
-    )
 
 
 def _restore(cls: Type[TokenAuth], client_id: str, secret: Secret, kwargs: Any) -> TokenAuth:

@@ -81,26 +81,37 @@ def _rebuild(cls: Type[AuthError], message: str, fields: Dict[str, Any]) -> Auth
 
 
 class ConfigurationError(AuthError, ValueError):
-    """Unknown vendor, missing credential, missing or insecure base URL, or a bad option."""
+    """Unknown vendor, missing credential, missing or insecure base URL, or a bad option.
+
+    Thread-safety: as :class:`AuthError`.
+    """
 
 
 class InvalidCredentials(AuthError):
-    """The token endpoint refused the credentials (HTTP 400, 401 or 403). Never retried."""
+    """The token endpoint refused the credentials (HTTP 400, 401 or 403). Never retried.
+
+    Thread-safety: as :class:`AuthError`.
+    """
 
 
 class TokenEndpointError(AuthError):
     """The token endpoint stayed unavailable after retries (5xx, 429, network, timeout).
 
     ``status_code`` is the last HTTP status, or None for network errors and timeouts.
+    Thread-safety: as :class:`AuthError`.
     """
 
 
 class TokenResponseError(AuthError):
-    """A 2xx token response that is not JSON, is too large, or lacks or mistypes a field."""
+    """A 2xx token response that is not JSON, is too large, or lacks or mistypes a field.
+
+    Thread-safety: as :class:`AuthError`.
+    """
 
 
 class TokenTimeout(TokenEndpointError, requests.exceptions.Timeout):
     """No token within the time allowed: the call's own timeout or the token deadline.
 
     Also a ``requests.exceptions.Timeout``, so legacy ``except Timeout`` blocks catch it.
+    Thread-safety: as :class:`AuthError`.
     """

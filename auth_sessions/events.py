@@ -55,6 +55,8 @@ class Event:
         status_code: the token endpoint's HTTP status, when there was one.
         message: the log line's text (vendor-prefixed, no secret).
         at: epoch seconds.
+
+    Thread-safety: an immutable value, delivered to every subscriber.
     """
 
     kind: str

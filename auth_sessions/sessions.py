@@ -13,8 +13,8 @@ from ._checks import ENV_SETTING, check_credential
 from ._http import API_RETRIES, RetryPolicy
 from ._settings import Settings, check_timeout, refuse_unknown
 from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
-from ._urls import join_url
-from .auth import PENDING, TokenAuth
+from ._urls import join_url, origin
+from .auth import TokenAuth
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -71,6 +71,31 @@ def vendor_class(name: str) -> Type[TokenAuth]:
         raise ConfigurationError(
             f"unknown vendor {name!r}; known vendors: {', '.join(vendor_names())}"
         ) from None
+
+
+class _Deferred(requests.auth.AuthBase):
+    """The auth a :class:`VendorSession` prepares its requests with: the hot path as
+    :class:`TokenAuth`, and otherwise the request is marked :data:`PENDING` for the
+    session's ``send()``, which fetches on the call's own transport."""
+
+    def __init__(self, auth: TokenAuth) -> None:
+        self.auth = auth
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        auth = self.auth
+        url = r.url or ""
+        if not url.startswith(auth._prefix) and origin(url) != auth._origin:
+            return r
+        snap = auth._manager.snap
+        if snap is None or auth._clock() >= snap.renew_at:
+            r.__dict__[PENDING] = auth
+            return r
+        return auth.attach(r, snap)
+
+
+PENDING = "_auth_sessions_pending"
+"""Set on a prepared request whose token :meth:`VendorSession.send` fetches, where the call's
+own transport settings are known."""
 
 
 class VendorSession(requests.Session):
@@ -135,7 +160,10 @@ class VendorSession(requests.Session):
         fetches it on the call's own transport."""
         if request.auth is not None or not isinstance(self.auth, TokenAuth):
             return super().prepare_request(request)
-        request.auth = self.auth.deferred
+        deferred = getattr(self, "_deferred", None)
+        if deferred is None or deferred.auth is not self.auth:
+            deferred = self._deferred = _Deferred(self.auth)
+        request.auth = deferred
         try:
             return super().prepare_request(request)
         finally:
@@ -159,13 +187,7 @@ class VendorSession(requests.Session):
                     else resolve(request, self.proxies, self.trust_env)
                 )
                 kwargs["proxies"] = proxies
-            verify = kwargs["verify"]
-            transport = Transport(
-                verify=True if verify is None else verify,
-                cert=kwargs["cert"],
-                proxies=dict(kwargs["proxies"] or {}),
-                trust_env=self.trust_env,
-            )
+            transport = Transport.of_call(kwargs, Transport(trust_env=self.trust_env))
             auth.authorize(request, transport, kwargs["timeout"])
         return super().send(request, **kwargs)
 
@@ -179,7 +201,7 @@ ENV_FIELDS = ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")
 
 
 def env_vars(vendor: str) -> Dict[str, str]:
-    """The env var names read for ``vendor``: ``{"CLIENT_ID": "COBEE_CLIENT_ID", ...}``."""
+    """The env var names read for ``vendor``: ``{"CLIENT_ID": "ACME_CLIENT_ID", ...}``."""
     prefix = vendor.upper()
     return {field: f"{prefix}_{field}" for field in ENV_FIELDS}
 
@@ -192,6 +214,25 @@ def _retry_policy(retries: Retries) -> Optional[RetryPolicy]:
     if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
         return replace(API_RETRIES, total=retries) if retries else None
     raise ConfigurationError("retries must be a RetryPolicy, a count >= 0 or None")
+
+
+def _credentials(
+    auth_class: Type[TokenAuth], client_id: Optional[str], client_secret: Optional[str]
+) -> Dict[str, str]:
+    """The client id and secret from the arguments, else the environment; checked."""
+    vendor, var = auth_class.vendor, env_vars(auth_class.vendor)
+    given = {"client_id": client_id, "client_secret": client_secret}
+    for arg, field in (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")):
+        value, source = _from_env(given[arg], var[field])
+        if not value:
+            raise ConfigurationError(
+                f"{vendor}: no {arg.replace('_', ' ')}: pass {arg}= or set {var[field]}",
+                vendor=vendor,
+            )
+        header = auth_class.wire.send == "headers"
+        check_credential(vendor, value, source or arg, header=header)
+        given[arg] = value
+    return {k: str(v) for k, v in given.items()}
 
 
 def _from_env(value: Optional[str], var: str) -> Tuple[Optional[str], str]:
@@ -223,42 +264,22 @@ def for_vendor(
 ) -> VendorSession:
     """A :class:`VendorSession` for ``name``, credentials from arguments or the environment.
 
-    Explicit arguments win; then ``<VENDOR>_CLIENT_ID``, ``<VENDOR>_CLIENT_SECRET``,
-    ``<VENDOR>_ENVIRONMENT`` and ``<VENDOR>_BASE_URL``. ``headers`` override the vendor's
-    default headers (Orum's ``Orum-Version``). ``retries`` governs API calls answered 429 or
-    503: by default idempotent methods are retried up to 3 times honouring ``Retry-After``
-    (capped at 5 s); pass a count, a :class:`RetryPolicy` (name ``"POST"`` in ``methods`` to opt
-    POST in), or ``None`` to switch it off. ``timeout`` is for API calls; ``token_timeout``
-    is the (connect, read) timeout of each token-endpoint attempt. Other ``options`` go to the
-    auth class
-    (``retry=``, ``clock=``, and the generic ``oauth2`` vendor's ``token_url=``, ``scope=``,
-    ``client_auth=``).
+    Explicit arguments win; then ``<VENDOR>_CLIENT_ID``, ``_CLIENT_SECRET``, ``_ENVIRONMENT``
+    and ``_BASE_URL``. ``timeout`` is for API calls; ``retries`` governs API calls answered
+    429 or 503 (default: idempotent methods, 3 retries honouring ``Retry-After`` capped at
+    5 s; a count, a :class:`RetryPolicy`, or ``None``); ``token_timeout`` bounds each
+    token-endpoint attempt. Other ``options`` go to the auth class (``retry=``, ``clock=``,
+    ... and the vendor's own, such as ``oauth2``'s ``token_url=``).
 
     Raises:
         ConfigurationError: unknown vendor, missing credential, unknown environment, missing
-            or non-https base URL; the message names the argument or env var to set.
-
-    Example:
-        >>> import auth_sessions
-        >>> s = auth_sessions.for_vendor("cobee", client_id="id", client_secret="secret")
-        >>> s.base_url
-        'https://partners-api.cobee.io/api/v3'
+            or non-https base URL, a misspelled option; the message names what to set.
     """
     auth_class = vendor_class(name)
     vendor = auth_class.vendor
     refuse_unknown(vendor, options, {*_FACTORY_OPTIONS, *Settings.names(), *auth_class.options})
     var = env_vars(vendor)
-    header = auth_class.wire.send == "headers"
-    given = {"client_id": client_id, "client_secret": client_secret}
-    for arg, field in (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")):
-        value, source = _from_env(given[arg], var[field])
-        if not value:
-            raise ConfigurationError(
-                f"{vendor}: no {arg.replace('_', ' ')}: pass {arg}= or set {var[field]}",
-                vendor=vendor,
-            )
-        check_credential(vendor, value, source or arg, header=header)
-        given[arg] = value
+    given = _credentials(auth_class, client_id, client_secret)
     check_timeout(vendor, timeout, "timeout", optional=True)
     try:
         policy = _retry_policy(retries)

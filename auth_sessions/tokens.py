@@ -75,7 +75,7 @@ class Token:
         token_type: as the vendor wrote it (usually ``Bearer``).
         expires_at: absolute expiry, timezone-aware UTC.
         issued_at: when this process received it, timezone-aware UTC.
-        refresh_token: Cair's rotating refresh token, if any.
+        refresh_token: the refresh token, if the vendor issues one (some rotate it).
         refresh_expires_at: when the refresh token stops working, if known.
         scope: the scope the server granted, when it said (it may differ from the one asked).
 
@@ -159,6 +159,8 @@ class Failure:
         until_ts: epoch seconds until which no token request is made for the key.
         status_code: the HTTP status that caused it, if any.
         url: the token endpoint (without query string or userinfo).
+
+    Thread-safety: an immutable value.
     """
 
     kind: str

@@ -113,7 +113,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
     ),
     M(
         "body rewind removed",
-        (("auth_sessions/auth.py", "            rewind_body(request)\n", ""),),
+        (("auth_sessions/_replay.py", "        rewind_body(request)\n", ""),),
         ("tests/test_auth.py",),
     ),
     M(
@@ -142,8 +142,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         "scope dropped from the key",
         (
             (
-                "auth_sessions/vendors/oauth2.py",
-                'params = {"scope": _scope_key(self.scope), "client_auth": self.client_auth}',
+                "auth_sessions/_rfc6749.py",
+                'params = {"scope": scope_key(self.scope), "client_auth": self.client_auth}',
                 'params = {"client_auth": self.client_auth}',
             ),
         ),
@@ -158,7 +158,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
                 "        snap = None\n",
             ),
             (
-                "auth_sessions/auth.py",
+                "auth_sessions/sessions.py",
                 "        snap = auth._manager.snap\n",
                 "        snap = None\n",
             ),

@@ -35,7 +35,7 @@ def _digest(token: Token) -> str:
 class RedisTokenStore(BaseTokenStore):
     """Tokens in Redis, shared by every process and host that points at it.
 
-    Each token (with Cair's rotated refresh token, in the same value) is stored under
+    Each token (with its refresh token, if the vendor rotates one) is stored under
     ``{prefix}token:{digest of the store key}`` with a TTL equal to its remaining life.
     Single-flight uses a Redis lock with a timeout (``lock_ttl``), so a crashed holder cannot
     block the fleet; compare-and-invalidate is one Lua script. When Redis is unreachable the
