@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from ._checks import checked_secret, published_base_url
 from ._parse import WireFormat
@@ -28,7 +29,12 @@ from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["TokenAuth"]
+__all__ = ["PENDING", "TokenAuth"]
+
+PENDING = "_auth_sessions_pending"
+"""Set on a prepared request whose token :meth:`VendorSession.send` fetches, where the call's
+own transport settings are known (see :meth:`TokenAuth.deferring`)."""
+_FETCHED = "_auth_sessions_fetched"
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -140,6 +146,8 @@ class TokenAuth(requests.auth.AuthBase):
         self._origin = origin(self.base_url)
         self._prefix = origin_prefix(self.base_url)
         self._hook = self._on_response
+        self._defer = False  # set here, like every attribute, so views share the key layout
+        self._view: Optional[TokenAuth] = None
 
     @classmethod
     def configure(cls, settings: Settings) -> Settings:
@@ -184,6 +192,8 @@ class TokenAuth(requests.auth.AuthBase):
         auth, :meth:`get_token`) with its ``verify``, ``cert``, ``proxies`` and
         ``trust_env``, read at each call. A :class:`VendorSession` binds its own auth."""
         self._bound = weakref.ref(session)
+        if self._view is not None:
+            self._view._bound = self._bound
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         url = r.url or ""
@@ -191,24 +201,48 @@ class TokenAuth(requests.auth.AuthBase):
             return r  # another origin: never send it our token
         snap = self._manager.snap
         if snap is None or self._clock() >= snap.renew_at:
-            snap = self._current(self._own_transport(), None)
-        return self.attach(r, snap)
-
-    def authorize(self, r: requests.PreparedRequest, transport: Transport, timeout: Any) -> None:
-        """Give ``r`` its token, fetched (if need be) on ``transport`` and waiting at most as
-        long as ``timeout`` (a requests timeout) allows: the slow path of a
-        :class:`VendorSession` call, which knows the call's own settings."""
-        self.attach(r, self._current(transport, timeout))
-
-    def attach(self, r: requests.PreparedRequest, snap: Snapshot) -> requests.PreparedRequest:
-        """Put ``snap``'s header, the 401 hook and the extra headers on ``r``."""
-        r.headers["Authorization"] = snap.header
+            snap = self._slow(r)
+            if snap is None:
+                return r  # left PENDING for the VendorSession's send()
+        headers = r.headers
+        if type(headers) is CaseInsensitiveDict:  # requests' own layout: a third of the cost
+            headers._store["authorization"] = ("Authorization", snap.header)  # type: ignore[attr-defined]
+        else:
+            headers["Authorization"] = snap.header
         r.hooks["response"].append(self._hook)
         if self._extra_headers:
             for name, value in self._extra_headers:
-                if name not in r.headers:
-                    r.headers[name] = value
+                if name not in headers:
+                    headers[name] = value
         return r
+
+    def deferring(self) -> TokenAuth:
+        """This auth as a :class:`VendorSession` prepares requests with: the same state and
+        token, but a request whose token is not at hand is left :data:`PENDING` for the
+        session's ``send()``, which knows the call's own transport settings."""
+        view = self._view
+        if view is None:  # a twin built from the same settings: the same manager and token
+            view = _restore(type(self), self.client_id, self._secret, self.settings.given())
+            view._defer, view._bound = True, self._bound
+            self._view = view
+        return view
+
+    def authorize(self, r: requests.PreparedRequest, transport: Transport, timeout: Any) -> None:
+        """Give ``r`` (left :data:`PENDING`) its token, fetched on ``transport`` and waiting
+        at most as long as ``timeout`` (a requests timeout) allows."""
+        r.__dict__[_FETCHED] = self._current(transport, timeout)
+        self(r)
+
+    def _slow(self, r: requests.PreparedRequest) -> Optional[Snapshot]:
+        """The token for ``r`` when the live one is not fresh: fetched now on this auth's own
+        transport, or (a deferring view) the one :meth:`authorize` fetched, or None after
+        marking ``r`` :data:`PENDING`."""
+        if not self._defer:
+            return self._current(self._own_transport(), None)
+        fetched: Optional[Snapshot] = r.__dict__.pop(_FETCHED, None)
+        if fetched is None:
+            r.__dict__[PENDING] = self
+        return fetched
 
     # ------------------------------------------------------------------------ internals
 

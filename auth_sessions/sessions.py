@@ -13,8 +13,8 @@ from ._checks import ENV_SETTING, check_credential
 from ._http import API_RETRIES, RetryPolicy
 from ._settings import Settings, check_timeout, refuse_unknown
 from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
-from ._urls import join_url, origin
-from .auth import TokenAuth
+from ._urls import join_url
+from .auth import PENDING, TokenAuth
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -71,31 +71,6 @@ def vendor_class(name: str) -> Type[TokenAuth]:
         raise ConfigurationError(
             f"unknown vendor {name!r}; known vendors: {', '.join(vendor_names())}"
         ) from None
-
-
-class _Deferred(requests.auth.AuthBase):
-    """The auth a :class:`VendorSession` prepares its requests with: the hot path as
-    :class:`TokenAuth`, and otherwise the request is marked :data:`PENDING` for the
-    session's ``send()``, which fetches on the call's own transport."""
-
-    def __init__(self, auth: TokenAuth) -> None:
-        self.auth = auth
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        auth = self.auth
-        url = r.url or ""
-        if not url.startswith(auth._prefix) and origin(url) != auth._origin:
-            return r
-        snap = auth._manager.snap
-        if snap is None or auth._clock() >= snap.renew_at:
-            r.__dict__[PENDING] = auth
-            return r
-        return auth.attach(r, snap)
-
-
-PENDING = "_auth_sessions_pending"
-"""Set on a prepared request whose token :meth:`VendorSession.send` fetches, where the call's
-own transport settings are known."""
 
 
 class VendorSession(requests.Session):
@@ -160,10 +135,7 @@ class VendorSession(requests.Session):
         fetches it on the call's own transport."""
         if request.auth is not None or not isinstance(self.auth, TokenAuth):
             return super().prepare_request(request)
-        deferred = getattr(self, "_deferred", None)
-        if deferred is None or deferred.auth is not self.auth:
-            deferred = self._deferred = _Deferred(self.auth)
-        request.auth = deferred
+        request.auth = self.auth.deferring()
         try:
             return super().prepare_request(request)
         finally:

@@ -158,11 +158,6 @@ MUTATIONS: Tuple[Mutation, ...] = (
                 "        snap = None\n",
             ),
             (
-                "auth_sessions/sessions.py",
-                "        snap = auth._manager.snap\n",
-                "        snap = None\n",
-            ),
-            (
                 "auth_sessions/manager.py",
                 "        snap = self.snap\n        if window(snap, now) is Window.FRESH:",
                 "        snap = None\n        if window(snap, now) is Window.FRESH:",
