@@ -29,7 +29,7 @@ from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["PENDING", "TokenAuth"]
+__all__ = ["PENDING", "TokenAuth", "auth_class", "bearer"]
 
 PENDING = "_auth_sessions_pending"
 """Set on a prepared request whose token :meth:`VendorSession.send` fetches, where the call's
@@ -138,6 +138,7 @@ class TokenAuth(requests.auth.AuthBase):
             clock=settings.clock,
             policy=settings.policy,
             monotonic=settings.monotonic,
+            header=bearer,
         )
         self._clock = settings.clock
         self._bound: Optional[weakref.ReferenceType[requests.Session]] = None
@@ -306,6 +307,19 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> TokenAuth:
         return self.__copy__()  # settings are values or shared resources (store, clock)
+
+
+def bearer(token: Token) -> str:
+    """The ``Authorization`` value that carries ``token``: the contract's ``Bearer <token>``
+    whatever ``token_type`` says."""
+    return "Bearer " + token.access_token.reveal()
+
+
+def auth_class(vendor: Vendor, name: str = "") -> Type[TokenAuth]:
+    """A :class:`TokenAuth` subclass bound to ``vendor`` (named ``AcmeAuth`` for ``acme``)."""
+    name = name or vendor.name.title().replace("_", "") + "Auth"
+    cls: Type[TokenAuth] = type(name, (TokenAuth,), {"spec": vendor, "__module__": __name__})
+    return cls
 
 
 def _restore(cls: Type[TokenAuth], client_id: str, secret: Secret, kwargs: Any) -> TokenAuth:

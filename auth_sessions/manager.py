@@ -40,6 +40,7 @@ __all__ = [
     "Snapshot",
     "TokenManager",
     "manager_for",
+    "managers_of",
 ]
 
 _GRACE = 5.0  # a flight this long past its deadline is taken as dead and replaced
@@ -50,11 +51,6 @@ Fetch = Callable[[Optional[Token], bool, Deadline], Obtained]
 
 
 _DEFAULT_POLICY = Policy()
-
-
-def bearer(token: Token) -> str:
-    """The ``Authorization`` value of a bearer token."""
-    return "Bearer " + token.access_token.reveal()
 
 
 def error_for(failure_kind: str) -> Type[AuthError]:
@@ -81,7 +77,7 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         policy: Policy = _DEFAULT_POLICY,
         monotonic: Callable[[], float] = time.monotonic,
-        header: Callable[[Token], str] = bearer,
+        header: Callable[[Token], str],
     ) -> None:
         self.store, self.key = store, key
         self.vendor, self.client_id, self.url = vendor, client_id, url
@@ -376,7 +372,7 @@ class TokenManager:
 
 # ---------------------------------------------------------------------------- the registry
 
-_Ident = Tuple[int, str, int, int, Policy]
+_Ident = Tuple[int, str, int, int, Policy, int]
 _registry: weakref.WeakValueDictionary[_Ident, TokenManager] = weakref.WeakValueDictionary()
 RECENT = 256
 """Managers kept alive after their last session is gone (legacy session-per-call apps)."""
@@ -394,13 +390,14 @@ def manager_for(
     clock: Callable[[], float] = time.time,
     policy: Policy = _DEFAULT_POLICY,
     monotonic: Callable[[], float] = time.monotonic,
+    header: Callable[[Token], str],
 ) -> TokenManager:
     """This process's manager for ``key`` in ``store`` (created on first use).
 
     Held weakly, plus the :data:`RECENT` most recently used: managers of credential sets
     nobody uses any more are dropped with their locks.
     """
-    ident = (id(store), key, id(clock), id(monotonic), policy)
+    ident = (id(store), key, id(clock), id(monotonic), policy, id(header))
     with _registry_lock:
         manager = _registry.get(ident)
         if (
@@ -408,6 +405,7 @@ def manager_for(
             or manager.store is not store
             or manager.clock is not clock
             or manager.monotonic is not monotonic
+            or manager.header is not header
         ):
             manager = TokenManager(
                 store,
@@ -418,6 +416,7 @@ def manager_for(
                 clock=clock,
                 policy=policy,
                 monotonic=monotonic,
+                header=header,
             )
             _registry[ident] = manager
         _recent[ident] = manager  # an LRU: touching it keeps it among the most recent

@@ -14,7 +14,9 @@ from ._http import API_RETRIES, RetryPolicy
 from ._settings import Settings, check_timeout, refuse_unknown
 from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
 from ._urls import join_url
+from ._vendor import Vendor
 from .auth import PENDING, TokenAuth
+from .auth import auth_class as make_auth_class
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -38,21 +40,28 @@ _REGISTRY: Dict[str, Type[TokenAuth]] = {}
 _resolve_proxies = getattr(requests.utils, "resolve_proxies", None)  # requests >= 2.27
 
 
-def register_vendor(name: str, auth_class: Type[TokenAuth], *, replace: bool = False) -> None:
-    """Make ``for_vendor(name)`` build sessions with ``auth_class``.
+def register_vendor(
+    name: str, auth_class: Union[Type[TokenAuth], Vendor], *, replace: bool = False
+) -> None:
+    """Make ``for_vendor(name)`` build sessions for a vendor.
 
     Args:
         name: the vendor name (case-insensitive); its upper-cased form prefixes env vars.
-        auth_class: a :class:`TokenAuth` subclass describing the vendor.
+        auth_class: the vendor's :class:`~auth_sessions.Vendor` description, or a
+            :class:`TokenAuth` subclass describing it.
         replace: allow replacing an already registered name.
 
     Raises:
-        ConfigurationError: the name is taken (and ``replace`` is false) or the class is
-            not a TokenAuth subclass.
+        ConfigurationError: the name is taken (and ``replace`` is false), or the second
+            argument is neither a Vendor nor a TokenAuth subclass.
     """
     key = name.lower()
+    if isinstance(auth_class, Vendor):
+        auth_class = make_auth_class(auth_class)
     if not (isinstance(auth_class, type) and issubclass(auth_class, TokenAuth)):
-        raise ConfigurationError(f"register_vendor({name!r}): auth_class must subclass TokenAuth")
+        raise ConfigurationError(
+            f"register_vendor({name!r}): pass a Vendor or a TokenAuth subclass"
+        )
     if key in _REGISTRY and not replace:
         raise ConfigurationError(f"vendor {name!r} is already registered (pass replace=True)")
     _REGISTRY[key] = auth_class

@@ -20,6 +20,7 @@ import tracemalloc
 from typing import Any, Callable, Dict, List, Optional
 
 from auth_sessions import AuthError, MemoryTokenStore, RedisTokenStore, manager
+from auth_sessions.auth import bearer
 from auth_sessions.testing import FakeVendors
 from auth_sessions.testing.redis_server import RedisServer
 
@@ -230,6 +231,7 @@ def many_credential_sets(count: int = 100_000) -> Dict[str, float]:
             url="u",
             clock=time.time,
             policy=manager.Policy(),
+            header=bearer,
         )
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]

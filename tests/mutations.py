@@ -113,7 +113,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
     ),
     M(
         "body rewind removed",
-        (("auth_sessions/_replay.py", "        rewind_body(request)\n", ""),),
+        (("auth_sessions/_replay.py", "        rewind_body(request)\n", "        pass\n"),),
         ("tests/test_auth.py",),
     ),
     M(

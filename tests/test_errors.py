@@ -212,3 +212,19 @@ def test_clearing_a_store_reaches_open_sessions(fake_vendor: FakeVendors) -> Non
     auth_sessions.default_store.clear()
     session.get("/b")
     assert fake_vendor.counts("sohar").token_requests == 2
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [auth_sessions.AuthError, ConfigurationError, InvalidCredentials, TokenEndpointError,
+     auth_sessions.TokenResponseError, auth_sessions.TokenTimeout],
+)  # fmt: skip
+def test_errors_pickle_and_copy_with_every_attribute(cls: Any) -> None:
+    import pickle
+
+    error = cls("v: it failed", vendor="v", url="https://t.example/token", status_code=503,
+                retry_at=1.8e9, retry_after=42.0)  # fmt: skip
+    for clone in (pickle.loads(pickle.dumps(error)), error.copy()):
+        assert type(clone) is cls and str(clone) == "v: it failed"
+        assert (clone.vendor, clone.url, clone.status_code, clone.retry_at, clone.retry_after) == (
+            "v", "https://t.example/token", 503, 1.8e9, 42.0)  # fmt: skip

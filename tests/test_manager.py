@@ -14,6 +14,7 @@ from auth_sessions import InvalidCredentials, MemoryTokenStore, Token, TokenEndp
 from auth_sessions._policy import Policy
 from auth_sessions._time import Deadline
 from auth_sessions._transport import Obtained
+from auth_sessions.auth import bearer
 from auth_sessions.errors import TokenTimeout
 from auth_sessions.manager import TokenManager
 from auth_sessions.testing import ManualClock
@@ -59,6 +60,7 @@ def _manager(policy: Optional[Policy] = None) -> Tuple[TokenManager, ManualClock
         clock=clock,
         policy=policy or Policy(),
         monotonic=monotonic,
+        header=bearer,
     )
     return manager, clock, monotonic
 

@@ -8,7 +8,7 @@ import pytest
 
 from auth_sessions import Token
 from auth_sessions._policy import Policy, Window, snapshot, window
-from auth_sessions.manager import bearer
+from auth_sessions.auth import bearer
 
 T0 = 1_000_000.0
 

@@ -69,3 +69,19 @@ def test_copies_and_pickles_keep_every_setting() -> None:
     for clone in (copy.copy(auth), copy.deepcopy(auth), pickle.loads(pickle.dumps(auth))):
         assert clone.settings == auth.settings
         assert clone.headers["X-A"] == "1" and clone.settings.retry == retry
+
+
+def test_a_vendor_is_a_value_and_the_attribute_form_still_describes_one() -> None:
+    class Legacy(auth_sessions.TokenAuth):
+        vendor = "legacy"
+        environments = {"production": "https://legacy.example"}
+        wire = auth_sessions.WireFormat(token_path="/t")
+        default_headers = {"X-Legacy": "1"}
+
+    assert Legacy.spec.name == "legacy" and Legacy.spec.wire.token_path == "/t"
+    auth = Legacy("id", "secret")
+    assert auth.token_url == "https://legacy.example/t" and auth.headers["X-Legacy"] == "1"
+    cobee = auth_sessions.CobeeAuth.spec
+    assert isinstance(cobee, auth_sessions.Vendor) and auth_sessions.CobeeAuth.vendor == cobee.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cobee.name = "other"  # type: ignore[misc]

@@ -9,8 +9,8 @@ import importlib
 import pkgutil
 from typing import Dict, List, Type
 
-from .._vendor import DESCRIPTIONS, Vendor
-from ..auth import TokenAuth
+from .._vendor import DESCRIPTIONS
+from ..auth import TokenAuth, auth_class
 from . import cair, cobee, manis, oauth2, orum, sohar
 
 __all__ = ["BUILTIN", "CairAuth", "CobeeAuth", "ManisAuth", "OAuth2Auth", "OrumAuth", "SoharAuth"]
@@ -38,13 +38,6 @@ class ManisAuth(TokenAuth):
 
 class OAuth2Auth(TokenAuth):
     spec = oauth2.VENDOR
-
-
-def auth_class(vendor: Vendor, name: str = "") -> Type[TokenAuth]:
-    """A :class:`~auth_sessions.TokenAuth` subclass for ``vendor``."""
-    name = name or vendor.name.title().replace("_", "") + "Auth"
-    cls: Type[TokenAuth] = type(name, (TokenAuth,), {"spec": vendor, "__module__": __name__})
-    return cls
 
 
 def _discover() -> List[Type[TokenAuth]]:
