@@ -5,16 +5,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
 import time
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
-from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
+from ._fallback import Down, Fallback
 from .base import BaseTokenStore
-from .memory import MemoryTokenStore
 
 __all__ = ["RedisTokenStore"]
 
@@ -75,7 +73,7 @@ class RedisTokenStore(BaseTokenStore):
             raise ConfigurationError(
                 "RedisTokenStore needs redis-py: pip install 'auth-sessions[redis]'"
             ) from None
-        self._errors = (redis.RedisError, OSError)
+        errors = (redis.RedisError, OSError)
         self._url = client_or_url if isinstance(client_or_url, str) else None
         self._socket_timeout = socket_timeout
         if isinstance(client_or_url, str):
@@ -87,15 +85,11 @@ class RedisTokenStore(BaseTokenStore):
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
         self._script = self.client.register_script(_INVALIDATE)
-        self._fallback = MemoryTokenStore(timer=clock)
-        self._state = threading.Lock()
-        self._down_until = 0.0
-        self._outage = False
-        self._outage_since = 0.0
-        self._fetched_at: Dict[str, float] = {}
+        self._outages = Fallback("Redis", errors, retry_interval=retry_interval, clock=clock)
+        self._fallback = self._outages.memory
 
     def __repr__(self) -> str:
-        return f"RedisTokenStore(prefix={self.prefix!r}, outage={self._outage})"
+        return f"RedisTokenStore(prefix={self.prefix!r}, outage={self._outages.outage})"
 
     def __reduce__(self) -> Any:
         """Reopened from its URL (or its client's connection settings) when loaded."""
@@ -113,43 +107,11 @@ class RedisTokenStore(BaseTokenStore):
         return (_reopen, (target, options))
 
     def after_fork(self) -> None:
-        self._state = threading.Lock()
+        self._outages.after_fork()
         # Never talk over the parent's sockets: forget them (without closing the parent's).
         pool = getattr(self.client, "connection_pool", None)
         if pool is not None and hasattr(pool, "reset"):
             pool.reset()
-
-    # ---------------------------------------------------------------- outage handling
-
-    def _available(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def _failed(self, exc: BaseException) -> None:
-        with self._state:
-            self._down_until = time.monotonic() + self.retry_interval
-            if not self._outage:
-                self._outage = True
-                self._outage_since = self.clock()
-                emit(
-                    Event(
-                        "store_outage",
-                        "",
-                        f"Redis unreachable ({type(exc).__name__}); tokens are kept in this "
-                        "process until it is back",
-                        outcome=type(exc).__name__,
-                    )
-                )
-
-    def _succeeded(self) -> None:
-        if self._outage:
-            with self._state:
-                if self._outage:
-                    self._outage = False
-                    emit(
-                        Event(
-                            "store_recovered", "", "Redis reachable again; tokens are shared again"
-                        )
-                    )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}token:{hashed(key)}"
@@ -157,105 +119,68 @@ class RedisTokenStore(BaseTokenStore):
     def _failure_key(self, key: str) -> str:
         return f"{self.prefix}failure:{hashed(key)}"
 
-    def _call(self, action: Callable[[], Any]) -> Any:
-        """Run one Redis command; None (and outage bookkeeping) when Redis is unreachable."""
-        try:
-            result = action()
-        except self._errors as exc:
-            self._failed(exc)
-            raise _Down from None
-        self._succeeded()
-        return result
-
     # ---------------------------------------------------------------- TokenStore
 
     def get(self, key: str) -> Optional[Token]:
-        if self._available():
-            try:
-                raw = self._call(lambda: self.client.get(self._key(key)))
-            except _Down:
-                pass
-            else:
-                token: Optional[Token] = _decode(raw, token_from_dict)
-                return token
-        return self._fallback.get(key)
+        return self.load(key)[0]
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        return self.load(key)[1]
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
-        if self._available():
-            try:
-                raw = self._call(lambda: self.client.mget([self._key(key), self._failure_key(key)]))
-            except _Down:
-                pass
-            else:
-                token: Optional[Token] = _decode(raw[0], token_from_dict)
-                failure: Optional[Failure] = _decode(raw[1], Failure.from_dict)
-                if failure is not None and failure.until_ts <= self.clock():
-                    failure = None
-                return token, failure
-        return self._fallback.load(key)
+        def shared() -> Tuple[Optional[Token], Optional[Failure]]:
+            raw = self.client.mget([self._key(key), self._failure_key(key)])
+            failure: Optional[Failure] = _decode(raw[1], Failure.from_dict)
+            if failure is not None and failure.until_ts <= self.clock():
+                failure = None
+            return _decode(raw[0], token_from_dict), failure
+
+        return self._outages.read(shared, lambda: self._fallback.load(key))
 
     def put(self, key: str, token: Token) -> None:
         self._fallback.put(key, token)  # warm for an outage
-        self._fetched_at[key] = self.clock()
+        self._outages.fetched(key)
         ttl_ms = int((token.keep_until - self.clock()) * 1000)
-        if ttl_ms <= 0 or not self._available():
-            return
-        value = json.dumps({**token_to_dict(token), "digest": _digest(token)})
-        with contextlib.suppress(_Down):
-            self._call(lambda: self.client.set(self._key(key), value, px=ttl_ms))
+        if ttl_ms > 0:
+            value = json.dumps({**token_to_dict(token), "digest": _digest(token)})
+            self._outages.write(lambda: self.client.set(self._key(key), value, px=ttl_ms))
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._fallback.invalidate(key, token)
-        if not self._available():
-            return local
-        try:
-            removed = self._call(lambda: self._script(keys=[self._key(key)], args=[_digest(token)]))
-        except _Down:
-            return local
-        return bool(removed)
+        return bool(
+            self._outages.read(
+                lambda: self._script(keys=[self._key(key)], args=[_digest(token)]),
+                lambda: local,
+            )
+        )
 
     def delete(self, key: str) -> None:
         self._fallback.delete(key)
-        if self._available():
-            with contextlib.suppress(_Down):
-                self._call(lambda: self.client.delete(self._key(key), self._failure_key(key)))
-
-    def get_failure(self, key: str) -> Optional[Failure]:
-        if self._available():
-            try:
-                raw = self._call(lambda: self.client.get(self._failure_key(key)))
-            except _Down:
-                pass
-            else:
-                failure = _decode(raw, Failure.from_dict)
-                return failure if failure and failure.until_ts > self.clock() else None
-        return self._fallback.get_failure(key)
+        self._outages.write(lambda: self.client.delete(self._key(key), self._failure_key(key)))
 
     def put_failure(self, key: str, failure: Failure) -> None:
         self._fallback.put_failure(key, failure)
         ttl_ms = int((failure.until_ts - self.clock()) * 1000)
-        if ttl_ms <= 0 or not self._available():
-            return
-        value = json.dumps(failure.to_dict())
-        with contextlib.suppress(_Down):
-            self._call(lambda: self.client.set(self._failure_key(key), value, px=ttl_ms))
+        if ttl_ms > 0:
+            value = json.dumps(failure.to_dict())
+            self._outages.write(lambda: self.client.set(self._failure_key(key), value, px=ttl_ms))
 
     def may_refresh(self, key: str, token: Token) -> bool:
-        if not self._outage:
-            return True  # the token came from Redis: nobody else can have rotated it since
-        return self._fetched_at.get(key, float("-inf")) >= self._outage_since
+        return self._outages.may_refresh(key)
 
     def clear_storage(self) -> None:
         self._fallback.clear_storage()
-        if self._available():
-            with contextlib.suppress(_Down):
-                keys = self._call(lambda: list(self.client.scan_iter(match=self.prefix + "*")))
-                if keys:
-                    self._call(lambda: self.client.delete(*keys))
+
+        def shared() -> None:
+            keys = list(self.client.scan_iter(match=self.prefix + "*"))
+            if keys:
+                self.client.delete(*keys)
+
+        self._outages.write(shared)
 
     @contextlib.contextmanager
     def process_lock(self, key: str, blocking: bool, timeout: float) -> Iterator[bool]:
-        if not self._available():
+        if not self._outages.available():
             yield True  # across processes only while Redis is up
             return
         lock = self.client.lock(
@@ -264,19 +189,17 @@ class RedisTokenStore(BaseTokenStore):
         try:
             try:
                 acquired = bool(
-                    self._call(lambda: lock.acquire(blocking=blocking, blocking_timeout=timeout))
+                    self._outages.call(
+                        lambda: lock.acquire(blocking=blocking, blocking_timeout=timeout)
+                    )
                 )
-            except _Down:
+            except Down:
                 acquired = True  # Redis went away: the in-process lock is what we have
             yield acquired
         finally:
             if getattr(lock.local, "token", None) is not None:  # ours, even if interrupted
-                with contextlib.suppress(*self._errors):
+                with contextlib.suppress(*self._outages.errors):
                     lock.release()  # it may have expired (lock_ttl): nothing to do then
-
-
-class _Down(Exception):
-    """Redis did not answer (already logged and counted as an outage)."""
 
 
 class _ClientSpec:
