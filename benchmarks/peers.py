@@ -13,7 +13,7 @@ import requests
 
 from auth_sessions.testing import FakeVendors
 
-from .hot_path import StaticHeaderAuth, per_call_ns
+from .hot_path import StaticHeaderAuth, interleaved
 
 Factory = Callable[[FakeVendors], Any]
 
@@ -71,27 +71,32 @@ PEERS: Dict[str, Factory] = {
 
 
 def run() -> Dict[str, Optional[float]]:
-    """ns per call for the floor, auth_sessions (generic oauth2 and cobee) and each peer."""
-    results: Dict[str, Optional[float]] = {}
+    """ns per call for the floor, auth_sessions (generic oauth2 and cobee) and each peer,
+    timed side by side in interleaved blocks."""
     with FakeVendors() as fake:
         url = fake.base_url("oauth2") + "/things"
         request = requests.Request("GET", url).prepare()
-        results["floor (static header)"] = per_call_ns(StaticHeaderAuth(), request)
         ours = fake.auth("oauth2")
         ours.get_token()
-        results["auth_sessions oauth2"] = per_call_ns(ours, request)
         cobee = fake.auth("cobee")
         cobee.get_token()
         cobee_request = requests.Request("GET", fake.base_url("cobee") + "/employees").prepare()
-        results["auth_sessions cobee"] = per_call_ns(cobee, cobee_request)
+        auths = {
+            "floor (static header)": (StaticHeaderAuth(), request.copy()),
+            "auth_sessions oauth2": (ours, request.copy()),
+            "auth_sessions cobee": (cobee, cobee_request),
+        }
+        missing: Dict[str, Optional[float]] = {}
         for name, factory in PEERS.items():
             try:
                 auth = factory(fake)
                 auth(request.copy())  # first call may fetch the token
-                results[name] = per_call_ns(auth, request)
+                auths[name] = (auth, request.copy())
             except Exception as exc:  # a peer that cannot run here is reported, not fatal
                 print(f"{name}: not measured ({type(exc).__name__}: {exc})")
-                results[name] = None
+                missing[name] = None
+        results: Dict[str, Optional[float]] = dict(interleaved(auths))
+    results.update(missing)
     return results
 
 
