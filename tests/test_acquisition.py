@@ -58,7 +58,9 @@ def test_a_call_without_timeout_waits_at_most_the_token_deadline(
     gate = threading.Event()
     fake_vendor.inject_token_fault("sohar", "hold", gate=gate)
     session = fake_vendor.session("sohar", timeout=None, token_deadline=0.3)
-    with pytest.raises(TokenTimeout, match=r"within 0\.3s"):
+    # the caller's wait and the fetch's own deadline are both 0.3 s: whichever ends first
+    # (on a loaded machine the fetch's attempt can time out just before) raises a timeout
+    with pytest.raises(TokenTimeout, match=r"within 0\.3s|timed out|within the deadline"):
         session.get("/claims")
     gate.set()
 
