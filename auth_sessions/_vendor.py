@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
+from ._checks import published_base_url
 from ._parse import WireFormat
+from ._urls import require_secure
 from .endpoint import TokenEndpoint
+from .tokens import Secret
 
 __all__ = ["DESCRIPTIONS", "Configure", "Vendor", "register"]
 
@@ -50,6 +53,43 @@ class Vendor:
     options: Tuple[str, ...] = ()
     configure: Configure = _as_given
     summary: str = ""
+
+    @classmethod
+    def described_by(cls, auth_class: Any) -> Vendor:
+        """The description a class with ``vendor``, ``environments``, ``wire``,
+        ``endpoint_class``, ``default_headers`` and ``options`` attributes gives."""
+        return cls(
+            name=auth_class.vendor,
+            environments=auth_class.environments,
+            wire=auth_class.wire,
+            endpoint=auth_class.endpoint_class,
+            default_headers=auth_class.default_headers,
+            options=auth_class.options,
+        )
+
+    def bind(
+        self,
+        environment: Optional[str],
+        base_url: Optional[str],
+        client_id: str,
+        secret: Secret,
+        options: Mapping[str, Any],
+    ) -> Tuple[str, str, TokenEndpoint]:
+        """(environment, base URL, token endpoint) for one credential set; both URLs
+        checked (https, or http to loopback). Raises ``ConfigurationError``."""
+        environment = (environment or "production").lower()  # names are case-insensitive
+        base = published_base_url(self.name, self.environments, base_url, environment)
+        require_secure(base, vendor=self.name, what="base URL")
+        endpoint = self.endpoint(
+            vendor=self.name,
+            base_url=base,
+            client_id=client_id,
+            client_secret=secret,
+            wire=self.wire,
+            **options,
+        )
+        require_secure(endpoint.token_url, vendor=self.name, what="token URL")
+        return environment, base, endpoint
 
 
 DESCRIPTIONS: Dict[str, Vendor] = {}

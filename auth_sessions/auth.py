@@ -13,14 +13,14 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ._checks import checked_secret, published_base_url
+from ._checks import checked_secret
 from ._parse import WireFormat
 from ._policy import Snapshot
 from ._replay import replay, rewindable
 from ._settings import Settings
 from ._time import Deadline, budget
 from ._transport import Call, Obtained, Transport, obtain
-from ._urls import origin, origin_prefix, require_secure, shown
+from ._urls import origin, origin_prefix, shown
 from ._vendor import Vendor
 from .endpoint import TokenEndpoint
 from .events import Event, emit
@@ -29,7 +29,7 @@ from .stores.base import TokenStore
 from .stores.memory import default_store
 from .tokens import Secret, Token
 
-__all__ = ["PENDING", "TokenAuth", "auth_class", "bearer"]
+__all__ = ["PENDING", "TokenAuth", "bearer"]
 
 PENDING = "_auth_sessions_pending"
 """Set on a prepared request whose token :meth:`VendorSession.send` fetches, where the call's
@@ -90,18 +90,9 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        spec = cls.__dict__.get("spec")
-        if spec is None:  # attributes written out: describe the vendor from them
-            cls.spec = replace(
-                cls.spec,
-                name=cls.vendor,
-                environments=cls.environments,
-                wire=cls.wire,
-                endpoint=cls.endpoint_class,
-                default_headers=cls.default_headers,
-                options=cls.options,
-            )
-            return
+        if "spec" not in cls.__dict__:  # the older form: the attributes describe the vendor
+            cls.spec = Vendor.described_by(cls)
+        spec = cls.spec
         cls.vendor, cls.environments, cls.wire = spec.name, spec.environments, spec.wire
         cls.endpoint_class, cls.default_headers = spec.endpoint, spec.default_headers
         cls.options = spec.options
@@ -114,23 +105,13 @@ class TokenAuth(requests.auth.AuthBase):
         secret = checked_secret(vendor, client_id, client_secret, self.wire.send == "headers")
         assert client_id is not None
         self.settings, self.client_id, self._secret = settings, client_id, secret
-        self.environment = (settings.environment or "production").lower()
-        self.base_url = self.resolve_base_url(settings.base_url, self.environment)
-        require_secure(self.base_url, vendor=vendor, what="base URL")
-        self.endpoint = self.endpoint_class(
-            vendor=vendor,
-            base_url=self.base_url,
-            client_id=client_id,
-            client_secret=secret,
-            wire=self.wire,
-            **settings.options,
+        self.environment, self.base_url, self.endpoint = self.spec.bind(
+            settings.environment, settings.base_url, client_id, secret, settings.options
         )
         self.token_url = self.endpoint.token_url
-        require_secure(self.token_url, vendor=vendor, what="token URL")
         self.store_key = self.endpoint.credential_key()
-        store = settings.token_store
         self._manager = manager_for(
-            store if store is not None else default_store,
+            settings.token_store or default_store,
             self.store_key,
             vendor=vendor,
             client_id=client_id,
@@ -155,11 +136,6 @@ class TokenAuth(requests.auth.AuthBase):
         """The settings with the vendor's own options checked and defaults filled in."""
         base_url, options = cls.spec.configure(settings.base_url, settings.options)
         return replace(settings, base_url=base_url, options=dict(options))
-
-    @classmethod
-    def resolve_base_url(cls, base_url: Optional[str], environment: str) -> str:
-        """The base URL for ``environment``, or ``base_url`` when given."""
-        return published_base_url(cls.vendor, cls.environments, base_url, environment)
 
     # ------------------------------------------------------------------------ public API
 
@@ -313,13 +289,6 @@ def bearer(token: Token) -> str:
     """The ``Authorization`` value that carries ``token``: the contract's ``Bearer <token>``
     whatever ``token_type`` says."""
     return "Bearer " + token.access_token.reveal()
-
-
-def auth_class(vendor: Vendor, name: str = "") -> Type[TokenAuth]:
-    """A :class:`TokenAuth` subclass bound to ``vendor`` (named ``AcmeAuth`` for ``acme``)."""
-    name = name or vendor.name.title().replace("_", "") + "Auth"
-    cls: Type[TokenAuth] = type(name, (TokenAuth,), {"spec": vendor, "__module__": __name__})
-    return cls
 
 
 def _restore(cls: Type[TokenAuth], client_id: str, secret: Secret, kwargs: Any) -> TokenAuth:

@@ -16,7 +16,6 @@ from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
 from ._urls import join_url
 from ._vendor import Vendor
 from .auth import PENDING, TokenAuth
-from .auth import auth_class as make_auth_class
 from .errors import ConfigurationError
 from .stores.base import TokenStore
 
@@ -65,6 +64,13 @@ def register_vendor(
     if key in _REGISTRY and not replace:
         raise ConfigurationError(f"vendor {name!r} is already registered (pass replace=True)")
     _REGISTRY[key] = auth_class
+
+
+def make_auth_class(vendor: Vendor, name: str = "") -> Type[TokenAuth]:
+    """A :class:`TokenAuth` subclass bound to ``vendor`` (named ``AcmeAuth`` for ``acme``)."""
+    name = name or vendor.name.title().replace("_", "") + "Auth"
+    cls: Type[TokenAuth] = type(name, (TokenAuth,), {"spec": vendor, "__module__": __name__})
+    return cls
 
 
 def vendor_names() -> List[str]:

@@ -10,7 +10,8 @@ import pkgutil
 from typing import Dict, List, Type
 
 from .._vendor import DESCRIPTIONS
-from ..auth import TokenAuth, auth_class
+from ..auth import TokenAuth
+from ..sessions import make_auth_class
 from . import cair, cobee, manis, oauth2, orum, sohar
 
 __all__ = ["BUILTIN", "CairAuth", "CobeeAuth", "ManisAuth", "OAuth2Auth", "OrumAuth", "SoharAuth"]
@@ -49,7 +50,7 @@ def _discover() -> List[Type[TokenAuth]]:
         importlib.import_module(f"{__name__}.{info.name}")  # each registers its description
     found = []
     for name in sorted(DESCRIPTIONS):
-        cls = named.get(name) or auth_class(DESCRIPTIONS[name])
+        cls = named.get(name) or make_auth_class(DESCRIPTIONS[name])
         cls.__doc__ = (
             f"{DESCRIPTIONS[name].summary}\n\n    A :class:`~auth_sessions.TokenAuth` for this "
             "vendor; thread-safe like every TokenAuth."
