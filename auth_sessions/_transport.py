@@ -13,7 +13,7 @@ import logging
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import requests
@@ -127,16 +127,25 @@ def obtain(
     endpoint: TokenEndpoint, current: Optional[Token], refresh: bool, call: Call
 ) -> Obtained:
     """A new token replacing ``current``: the refresh grant first when ``refresh`` is allowed
-    and ``current`` has a refresh token (a refused refresh falls back), else client
-    credentials. ``current``'s tokens are redacted from every message."""
+    and ``current`` has a refresh token, else client credentials. ``current``'s tokens are
+    redacted from every message.
+
+    A refresh token may be single-use: it is presented once. A refused refresh, or one whose
+    outcome is unknown (a timeout or a dropped connection: the server may have spent the
+    token), is never sent again; client credentials follow.
+    """
     scrub = endpoint.sensitive() + (_revealed(current) if current is not None else [])
     if refresh and current is not None and current.refresh_token is not None:
         request = endpoint.refresh_request(current.refresh_token)
         if request is not None:
+            once = replace(call, policy=replace(call.policy, network=False))
             try:
-                return Obtained(_fetch(endpoint, request, call, scrub), True)
-            except InvalidCredentials as exc:
-                message = f"{endpoint.vendor}: refresh refused ({exc}); fetching a new token"
+                return Obtained(_fetch(endpoint, request, once, scrub), True)
+            except (InvalidCredentials, TokenEndpointError) as exc:
+                if isinstance(exc, TokenEndpointError) and exc.status_code is not None:
+                    raise  # the server answered (5xx, 429...): the token was not taken
+                what = "refused" if isinstance(exc, InvalidCredentials) else "outcome unknown"
+                message = f"{endpoint.vendor}: refresh {what} ({exc}); fetching a new token"
                 emit(
                     Event(
                         "refresh_refused",

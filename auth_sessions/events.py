@@ -35,7 +35,7 @@ KINDS = {
     "store_outage": logging.WARNING,  # a shared store became unreachable
     "store_recovered": logging.INFO,  # ... and is reachable again
     "store_corrupt": logging.WARNING,  # a token file could not be read (taken as empty)
-    "refresh_refused": logging.INFO,  # a refresh grant was refused: client credentials next
+    "refresh_refused": logging.INFO,  # refresh refused or its outcome unknown: credentials next
     "scope_changed": logging.INFO,  # the server granted another scope than the one asked
     "replay_skipped": logging.INFO,  # a 401 whose body cannot be rewound is returned as is
 }

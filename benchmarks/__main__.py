@@ -37,7 +37,7 @@ def main() -> None:
 
     hot = report["hot_path_ns"] = peers.run()
     floor = hot["floor (static header)"] or 1.0
-    print("## 1. Hot path (ns per call, live token; target <= 2x the floor and below every peer; interleaved blocks)\n")
+    print("## 1. Hot path (ns/call, live token, interleaved; target <= 2x floor, below peers)\n")
     print(_row("auth", "ns/call", "x floor"))
     print(_row("---", "---", "---"))
     for name, value in hot.items():

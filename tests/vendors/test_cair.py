@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import auth_sessions
 from auth_sessions import ConfigurationError
+from auth_sessions.testing import FakeVendors, ManualClock
 
 from ..conftest import run_threads
 
@@ -102,3 +105,20 @@ def test_iso_expiry_variants(fake_vendor, expires: str) -> None:  # type: ignore
     fake_vendor.inject_token_fault("cair", "body", body=body)
     token = fake_vendor.auth("cair").get_token()
     assert token.expires_at.isoformat().startswith("2030-01-01T00:00:00")
+
+
+def test_a_refresh_whose_outcome_is_unknown_is_never_presented_again() -> None:
+    # The server takes the refresh token while the client has already given up on the
+    # answer (a read timeout): presenting it again would be a reuse, which a vendor that
+    # detects reuse punishes by revoking the family. Client credentials instead.
+    clock, gate = ManualClock(), threading.Event()
+    with FakeVendors(clock=clock) as fake:
+        fake.set_lifetime("cair", 600, refresh_seconds=86400)
+        session = fake.session("cair", token_timeout=(5.0, 0.3))
+        session.get("/a")
+        clock.advance(599)
+        fake.inject_token_fault("cair", "hold", gate=gate)  # the refresh, answered late
+        assert session.get("/b").status_code == 200
+        gate.set()  # the held refresh now goes through (spending the token) ...
+    counts = fake.counts("cair")  # ... and the fake has finished every request
+    assert (counts.refreshes, counts.token_requests, counts.refresh_reuse) == (1, 2, 0)
