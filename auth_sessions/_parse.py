@@ -15,6 +15,7 @@ __all__ = [
     "BadField",
     "WireFormat",
     "check_lifetime",
+    "header_safe",
     "parse_epoch",
     "parse_iso8601",
     "parse_token",
@@ -76,9 +77,19 @@ def _number(data: Mapping[str, Any], name: str) -> float:
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadField(f"field {name!r} is missing or not a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an integer past the float range overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise BadField(f"field {name!r} is not a finite number")
-    return float(value)
+    return number
+
+
+def header_safe(value: str) -> bool:
+    """Whether ``value`` can travel in an HTTP header as it is: latin-1, no control
+    characters (so no CR/LF folding, no NUL)."""
+    return all(32 <= ord(c) < 256 and ord(c) != 127 for c in value)
 
 
 def _string(data: Mapping[str, Any], name: str) -> str:
@@ -158,6 +169,8 @@ def parse_token(
     if not isinstance(data, dict):
         raise BadField(f"the body is a JSON {type(data).__name__}, not an object")
     access = _string(data, wire.token_field)
+    if not header_safe(access):  # the token itself is never quoted
+        raise BadField(f"field {wire.token_field!r} has characters an HTTP header cannot carry")
     token_type = "Bearer"
     if wire.type_field is not None and data.get(wire.type_field) is not None:
         token_type = _string(data, wire.type_field)

@@ -13,7 +13,7 @@ from ._checks import ENV_SETTING, check_credential
 from ._http import API_RETRIES, RetryPolicy
 from ._settings import Settings, check_timeout, refuse_unknown
 from ._transport import DEFAULT_TOKEN_TIMEOUT, Transport
-from ._urls import join_url
+from ._urls import join_url, shown
 from ._vendor import Vendor
 from .auth import PENDING, TokenAuth
 from .errors import ConfigurationError
@@ -131,7 +131,7 @@ class VendorSession(requests.Session):
         auth.bind(self)
 
     def __repr__(self) -> str:
-        return f"VendorSession(vendor={self.vendor!r}, base_url={self.base_url!r})"
+        return f"VendorSession(vendor={self.vendor!r}, base_url={shown(self.base_url)!r})"
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         super().__setstate__(state)  # type: ignore[misc]

@@ -80,3 +80,21 @@ def test_wire_format_validates_itself() -> None:
         WireFormat(send="carrier-pigeon")
     with pytest.raises(ValueError):
         WireFormat(expiry_format="fortnights")
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["zq9\r\nX-Folded: yes", "zq9\r\n X-Folded: yes", "zq9\x00en", "zq9\nen", "zq9ö€n", "zq9\x7f"],
+)
+def test_a_token_a_header_cannot_carry_is_refused_without_quoting_it(token: str) -> None:
+    body = {"access_token": token, "token_type": "Bearer", "expires_in": 60}
+    with pytest.raises(BadField, match="characters an HTTP header cannot carry") as caught:
+        parse_token(body, WireFormat(), NOW)
+    assert "zq9" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 1e308 * 10, float("nan")])
+def test_absurd_numbers_are_a_field_error(value: object) -> None:
+    body = {"access_token": "tok", "expires_in": value}
+    with pytest.raises(BadField, match="'expires_in'"):
+        parse_token(body, WireFormat(), NOW)

@@ -171,10 +171,12 @@ class RedisTokenStore(BaseTokenStore):
     def clear_storage(self) -> None:
         self._fallback.clear_storage()
 
-        def shared() -> None:
-            keys = list(self.client.scan_iter(match=self.prefix + "*"))
-            if keys:
-                self.client.delete(*keys)
+        def shared() -> None:  # its own namespaces only: never a neighbour's key, never a lock
+            for space in ("token:", "failure:"):
+                pattern = _glob_escape(self.prefix + space) + "*"
+                keys = list(self.client.scan_iter(match=pattern))
+                if keys:
+                    self.client.delete(*keys)
 
         self._outages.write(shared)
 
@@ -217,6 +219,11 @@ def _reopen(target: Any, options: Dict[str, Any]) -> RedisTokenStore:
 
         target = redis.Redis(**target.kwargs)
     return RedisTokenStore(target, **options)
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob (``*``, ``?``, ``[``, ``\\`` escaped)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _decode(raw: Any, build: Callable[[Any], Any]) -> Any:

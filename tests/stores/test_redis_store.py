@@ -114,3 +114,18 @@ def test_rotating_refresh_token_stays_single_use_during_an_outage(own_redis, pre
         assert session.get("/c").status_code == 200  # token 2 was ours, since the outage
         counts = fake.counts("cair")
         assert (counts.token_requests, counts.refreshes, counts.refresh_reuse) == (2, 1, 0)
+
+
+def test_clear_deletes_only_its_own_keys(redis_server) -> None:  # type: ignore[no-untyped-def]
+    store = RedisTokenStore(redis_server.url, prefix="app")
+    neighbours = ("application:users:42", "apple:inventory", "app-config")
+    for name in neighbours:
+        store.client.set(name, "theirs")
+    store.put("k", _token("mine"))
+    with store.lock("k") as acquired:  # a lock held elsewhere is not ours to drop either
+        assert acquired
+        store.clear()
+        assert len(store.client.keys("applock:*")) == 1
+    assert store.get("k") is None
+    assert [store.client.get(name) for name in neighbours] == [b"theirs"] * len(neighbours)
+    store.client.delete(*neighbours)
