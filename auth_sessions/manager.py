@@ -256,6 +256,13 @@ class TokenManager:
             snap = self._obtain(flight, fetch)
         except AuthError as exc:
             error = exc
+        except Exception as exc:  # a fault below us: typed for the waiters, never a traceback
+            error = TokenEndpointError(
+                f"{self.vendor}: token fetch failed ({type(exc).__name__})",
+                vendor=self.vendor,
+                url=self.url,
+            )
+            self._event("renewal_failed", str(error), error)
         except BaseException as exc:  # an interrupt in an inline fetch: waiters must not hang
             error = TokenEndpointError(
                 f"{self.vendor}: token fetch interrupted ({type(exc).__name__})",

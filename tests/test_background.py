@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+import auth_sessions
 from auth_sessions import BaseTokenStore, Failure, Token
 from auth_sessions.testing import FakeVendors
 
@@ -142,3 +143,25 @@ def test_a_fourth_store_implements_only_its_primitives(fake_vendor: FakeVendors)
     assert sessions[1].get("/z").status_code == 200
     assert fake_vendor.counts("cobee").token_requests == 3
     assert len(store._locks) == 0
+
+
+class BrokenStore(DictStore):
+    """A store with a bug: every write raises something no store should."""
+
+    def put(self, key: str, token: Token) -> None:
+        raise RuntimeError("a bug in a store")
+
+
+def test_a_fault_below_the_manager_is_a_typed_error_not_a_thread_traceback(
+    fake_vendor: FakeVendors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    died: List[Any] = []
+    monkeypatch.setattr(threading, "excepthook", died.append)
+    session = fake_vendor.session("cobee", token_store=BrokenStore())
+    for _ in range(2):
+        with pytest.raises(
+            auth_sessions.TokenEndpointError, match=r"fetch failed \(RuntimeError\)"
+        ):
+            session.get("/x")
+    assert session.auth.wait_for_renewal(10)
+    assert died == []  # no fetch thread ended in threading.excepthook

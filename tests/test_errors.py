@@ -228,3 +228,22 @@ def test_errors_pickle_and_copy_with_every_attribute(cls: Any) -> None:
         assert type(clone) is cls and str(clone) == "v: it failed"
         assert (clone.vendor, clone.url, clone.status_code, clone.retry_at, clone.retry_after) == (
             "v", "https://t.example/token", 503, 1.8e9, 42.0)  # fmt: skip
+
+
+def test_a_token_a_header_cannot_carry_never_goes_out(fake_vendor: FakeVendors) -> None:
+    body = {"access_token": "zq9\r\nX-Injected: yes", "token_type": "Bearer", "expires_in": 60}
+    fake_vendor.inject_token_fault("sohar", "body", body=body)
+    session = fake_vendor.session("sohar")
+    with pytest.raises(auth_sessions.TokenResponseError, match="cannot carry") as caught:
+        session.get("/claims")
+    assert "zq9" not in str(caught.value)
+    assert fake_vendor.counts("sohar").api_calls == 0  # nothing was sent with it
+    assert session.get("/claims").status_code == 200  # and nothing of it was kept
+
+
+def test_no_repr_shows_the_userinfo_of_a_base_url() -> None:
+    session = auth_sessions.for_vendor(
+        "cobee", "id", "secret", base_url="https://user:pa55word@partners.example/api/v3"
+    )
+    for shown in (repr(session), repr(session.auth)):
+        assert "pa55word" not in shown and "partners.example/api/v3" in shown

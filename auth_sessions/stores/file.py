@@ -10,12 +10,13 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Set, Union
+from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Set, Tuple, Union
 
 from ..errors import ConfigurationError
 from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
+from ._fallback import Down, Fallback
 from .base import BaseTokenStore
 
 __all__ = ["FileTokenStore"]
@@ -25,15 +26,24 @@ _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 
 
 _FAILURE = "failure|"  # entries of failure memory: this prefix + the credential key
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_LOCK_FLAGS = os.O_CREAT | os.O_RDWR | _NOFOLLOW
+_UNUSABLE = (OSError, ValueError, RecursionError, OverflowError)
+"""What a token file can throw: a full or read-only disk, permissions, a timed-out lock,
+content that is not ours. Each is an outage of the store, never the caller's error."""
 
 
 class FileTokenStore(BaseTokenStore):
     """Tokens persisted in one JSON file, for short-lived processes on one host (cron jobs,
     CLIs, worker pools without Redis).
 
-    The file is created with mode 0600, and an existing file that group or others may read is
-    refused. Writes go to a temporary file that is renamed over the old one, so a crash never
-    leaves a torn file; a corrupt file is treated as empty (one warning). Single-flight holds
+    The file is created with mode 0600 (never through a symlink), and an existing file that
+    group or others may read, or that is not a regular file, is refused. Writes go to a
+    temporary file that is renamed over the old one, so a crash never leaves a torn file; a
+    corrupt file (binary, not JSON, absurd numbers) is treated as empty (one warning). The
+    store is a cache: when the file cannot be read or written (a full or read-only disk, a
+    removed directory, permissions) a memory stand-in serves, with one ``store_outage``
+    event, and no request fails for it. Single-flight holds
     across processes through ``flock`` on a lock file per credential set, next to the token
     file, and so does failure memory. Thread-safe, and fork-safe: a child never inherits a
     lock held in the parent.
@@ -52,7 +62,13 @@ class FileTokenStore(BaseTokenStore):
     ) -> None:
         super().__init__(clock=clock)
         self.path = Path(path)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDONLY, 0o600)
+        try:  # no symlink followed, and a FIFO planted at the path cannot block the open
+            fd = os.open(self.path, os.O_CREAT | os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"FileTokenStore: cannot open {self.path} ({exc.strerror or type(exc).__name__})"
+                "; choose a path in a private directory of yours"
+            ) from None
         try:
             info = os.fstat(fd)
         finally:
@@ -67,6 +83,10 @@ class FileTokenStore(BaseTokenStore):
         self._write_lock = threading.Lock()
         self._held: Set[int] = set()
         self._warned_corrupt = False
+        self._outages = Fallback(
+            f"token file {self.path}", _UNUSABLE, retry_interval=5.0, clock=clock
+        )
+        self._memory = self._outages.memory
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
@@ -75,6 +95,7 @@ class FileTokenStore(BaseTokenStore):
         return (FileTokenStore, (str(self.path),))  # reopened from its path when loaded
 
     def after_fork(self) -> None:
+        self._outages.after_fork()
         self._write_lock = threading.Lock()
         for fd in list(self._held):  # the parent's locks: drop our copies, never unlock them
             with contextlib.suppress(OSError):
@@ -85,16 +106,16 @@ class FileTokenStore(BaseTokenStore):
 
     def _read(self) -> Dict[str, Any]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
-        if not text.strip():
+        if not raw.strip():
             return {}
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):  # binary, not JSON, nested past the stack
             if not self._warned_corrupt:
                 self._warned_corrupt = True
                 message = f"token file {self.path} is corrupt; treating it as empty"
@@ -134,7 +155,13 @@ class FileTokenStore(BaseTokenStore):
 
     @contextlib.contextmanager
     def _flock(self, lock_path: Path, blocking: bool, timeout: float) -> Iterator[bool]:
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            if not self._outages.available():
+                raise Down
+            fd = self._outages.call(lambda: os.open(lock_path, _LOCK_FLAGS, 0o600))
+        except Down:  # the directory fails us: the in-process lock is what we have
+            yield True
+            return
         acquired = False
         try:
             deadline = time.monotonic() + timeout
@@ -159,42 +186,61 @@ class FileTokenStore(BaseTokenStore):
     # ---------------------------------------------------------------- TokenStore
 
     def get(self, key: str) -> Optional[Token]:
-        entry = self._read().get(key)
-        if entry is None or not _alive(entry, self.clock()):
-            return None
-        return token_from_dict(entry)
+        return self.load(key)[0]
+
+    def get_failure(self, key: str) -> Optional[Failure]:
+        return self.load(key)[1]
+
+    def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
+        def shared() -> Tuple[Optional[Token], Optional[Failure]]:
+            data, now = self._read(), self.clock()
+            entry, failed = data.get(key), data.get(_FAILURE + key)
+            token = token_from_dict(entry) if _alive(entry, now) else None
+            failure = Failure.from_dict(failed) if failed is not None else None
+            return token, failure if failure is not None and failure.until_ts > now else None
+
+        return self._outages.read(shared, lambda: self._memory.load(key))
 
     def put(self, key: str, token: Token) -> None:
-        with self._mutate() as data:
-            data[key] = token_to_dict(token)
+        self._memory.put(key, token)  # the stand-in, warm for when the file fails
+        self._outages.fetched(key)
+        self._outages.write(
+            lambda: self._change(lambda data: data.update({key: token_to_dict(token)}))
+        )
 
     def invalidate(self, key: str, token: Token) -> bool:
-        with self._mutate() as data:
+        local = self._memory.invalidate(key, token)
+
+        def drop(data: Dict[str, Any]) -> bool:
             current = token_from_dict(data.get(key))
             if current is None or current.access_token != token.access_token:
                 return False
             del data[key]
             return True
 
-    def delete(self, key: str) -> None:
-        with self._mutate() as data:
-            data.pop(key, None)
-            data.pop(_FAILURE + key, None)
+        return bool(self._outages.read(lambda: self._change(drop), lambda: local))
 
-    def get_failure(self, key: str) -> Optional[Failure]:
-        entry = self._read().get(_FAILURE + key)
-        failure = Failure.from_dict(entry) if entry is not None else None
-        if failure is None or failure.until_ts <= self.clock():
-            return None
-        return failure
+    def delete(self, key: str) -> None:
+        self._memory.delete(key)
+        self._outages.write(
+            lambda: self._change(lambda data: [data.pop(k, None) for k in (key, _FAILURE + key)])
+        )
 
     def put_failure(self, key: str, failure: Failure) -> None:
-        with self._mutate() as data:
-            data[_FAILURE + key] = failure.to_dict()
+        self._memory.put_failure(key, failure)
+        entry = failure.to_dict()
+        self._outages.write(lambda: self._change(lambda data: data.update({_FAILURE + key: entry})))
+
+    def may_refresh(self, key: str, token: Token) -> bool:
+        return self._outages.may_refresh(key)
 
     def clear_storage(self) -> None:
+        self._memory.clear_storage()
+        self._outages.write(lambda: self._change(lambda data: data.clear()))
+
+    def _change(self, change: Callable[[Dict[str, Any]], Any]) -> Any:
         with self._mutate() as data:
-            data.clear()
+            return change(data)
 
     def process_lock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
         lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")

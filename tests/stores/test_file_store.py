@@ -9,10 +9,12 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import Callable, List, Tuple
 
 import pytest
 
-from auth_sessions import ConfigurationError, FileTokenStore, Token
+from auth_sessions import ConfigurationError, FileTokenStore, Token, subscribe
+from auth_sessions.testing import FakeVendors
 
 from ._workers import hold_lock
 
@@ -140,3 +142,56 @@ def test_lock_holds_across_processes(tmp_path: Path) -> None:
         child.join(30)
     with FileTokenStore(path).lock("key", timeout=5) as acquired:
         assert acquired is True
+
+
+def _count_events(kind: str) -> Tuple[List[str], Callable[[], None]]:
+    seen: List[str] = []
+    return seen, subscribe(lambda e: seen.append(e.message) if e.kind == kind else None)
+
+
+def test_a_store_that_cannot_write_never_fails_a_request(tmp_path: Path) -> None:
+    folder = tmp_path / "tokens"
+    folder.mkdir()
+    store = FileTokenStore(folder / "tokens.json")
+    outages, unsubscribe = _count_events("store_outage")
+    try:
+        with FakeVendors() as fake:
+            for name in os.listdir(folder):
+                os.unlink(folder / name)
+            folder.rmdir()  # every read, write and lock of the file now fails (ENOENT)
+            sessions = [fake.session("cobee", token_store=store) for _ in range(10)]
+            statuses = [s.get("/employees").status_code for s in sessions]
+            assert statuses == [200] * 10
+            assert fake.counts("cobee").token_requests == 1  # the stand-in shares it
+    finally:
+        unsubscribe()
+    assert len(outages) == 1 and "tokens.json" in outages[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00binary", b"[" * 100_000, b'{"k": {"expires_ts": 1e999}}', b"null"],
+    ids=["binary", "deep", "overflow", "not-an-object"],
+)
+def test_corrupt_content_is_an_empty_store(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "tokens.json"
+    FileTokenStore(path)
+    path.write_bytes(content)
+    store = FileTokenStore(path)
+    assert store.get("k") is None and store.load("k") == (None, None)
+    token = _token("fresh")
+    store.put("k", token)
+    assert FileTokenStore(path).get("k") == token  # and the file is whole again
+
+
+def test_a_fifo_or_a_symlink_at_the_path_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        FileTokenStore(fifo)  # would block forever opening a FIFO for reading
+    target = tmp_path / "elsewhere.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    with pytest.raises(ConfigurationError, match=r"cannot open .*link\.json"):
+        FileTokenStore(link)
+    assert not target.exists()  # nothing was created where the link pointed
