@@ -10,17 +10,17 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import socket
-import ssl
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from ._hops import FATAL, Route, describe_cause, page_title, unreadable_cert
 from ._http import (
     MAX_TOKEN_RESPONSE_BYTES,
     RetryPolicy,
@@ -36,6 +36,7 @@ from ._urls import shown
 from .endpoint import TokenEndpoint, TokenRequest
 from .errors import (
     AuthError,
+    ConfigurationError,
     InvalidCredentials,
     TokenEndpointError,
     TokenResponseError,
@@ -44,7 +45,7 @@ from .errors import (
 from .events import Event, emit
 from .tokens import Token
 
-__all__ = ["DEFAULT_TOKEN_TIMEOUT", "Obtained", "Transport", "describe_cause", "obtain"]
+__all__ = ["DEFAULT_TOKEN_TIMEOUT", "Obtained", "Transport", "obtain"]
 
 logger = logging.getLogger("auth_sessions.endpoint")
 
@@ -191,6 +192,7 @@ class _Sender:
         self.url = shown(request.url)
         self.where = f"{self.vendor}: token endpoint {self.url}"
         self.retry: Optional[Retry] = call.policy.token_retry()
+        self.route = Route(None, True)  # worked out when sending (the session resolves it)
 
     def send(self) -> Tuple[Any, Optional[float]]:
         """(decoded JSON, server clock or None) of the first 2xx answer.
@@ -202,9 +204,13 @@ class _Sender:
             TokenTimeout: the deadline passed, or attempts kept timing out.
             TokenResponseError: a 2xx body that is too large or not JSON.
         """
-        own = self.call.transport.session is None
-        session = _session(self.call.transport)
+        transport = self.call.transport
+        own = transport.session is None
+        session = _session(transport)
         try:
+            self._check_cert(transport.cert if own else session.cert)
+            verify = transport.verify if own else None
+            self.route = Route.of(session, self.request.url, transport.proxies, verify)
             while True:
                 answer = self._attempt(session, own)
                 if answer is not None:
@@ -246,21 +252,51 @@ class _Sender:
             return None
         return self._answered(response)
 
+    def _check_cert(self, cert: Any) -> None:
+        missing = unreadable_cert(cert)
+        if missing is not None:  # requests would raise a bare OSError from its adapter
+            raise ConfigurationError(
+                f"{self.vendor}: client certificate file {missing} is missing or unreadable "
+                "(session.cert / cert=); no token request was sent",
+                vendor=self.vendor,
+                url=self.url,
+            )
+
     def _network_failed(self, cause: str, timed_out: bool) -> None:
-        wait = self._next(None) if self.call.policy.network else None
+        retry = self.call.policy.network and cause not in FATAL  # a retry cannot fix those
+        wait = self._next(None) if retry else None
         if wait is not None and self.call.deadline.fits(wait):
             logger.debug("%s unreachable (%s); retrying", self.where, cause)
             time.sleep(wait)
             return
         kind = TokenTimeout if timed_out else TokenEndpointError
-        raise kind(f"{self.where} unreachable: {cause}", vendor=self.vendor, url=self.url)
+        words = self.route.words(cause, _host(self.request.url))
+        raise kind(f"{self.where} unreachable: {words}", vendor=self.vendor, url=self.url)
 
     def _answered(self, response: requests.Response) -> Optional[Tuple[Any, Any]]:
         status, body, content_type, headers = _read(response, self.where, self.vendor, self.url)
         if 200 <= status < 300:
             return self._decoded(status, body, content_type), _server_clock(headers)
-        text = redact(describe_error_body(body, content_type), self.scrub)
+        title = page_title(body, content_type)
+        text = describe_error_body(body, content_type) if title is None else f"page {title!r}"
+        text = redact(text, self.scrub)
         message = f"{self.where} answered {status}: {text}"
+        if status == 407:
+            raise TokenEndpointError(
+                f"{self.where}: proxy {self.route.proxy} answered 407 (check the proxy "
+                "credentials)",
+                vendor=self.vendor,
+                url=self.url,
+                status_code=status,
+            )
+        if status in (400, 401, 403) and title is not None:  # only the vendor refuses
+            raise TokenEndpointError(
+                f"{self.where} answered {status} with a page that is not the vendor's: "
+                f"{redact(title, self.scrub)!r} (a gateway or proxy in the way?)",
+                vendor=self.vendor,
+                url=self.url,
+                status_code=status,
+            )
         if status in (400, 401, 403):
             raise InvalidCredentials(message, vendor=self.vendor, url=self.url, status_code=status)
         policy = self.call.policy
@@ -364,6 +400,10 @@ def _read(
     return status, body, content_type, response.headers
 
 
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.rpartition("@")[2] or url
+
+
 def _bounded(timeout: Timeout, remaining: float) -> Tuple[float, float]:
     if isinstance(timeout, tuple):
         connect, read = timeout
@@ -387,50 +427,6 @@ def _server_clock(headers: Mapping[str, str]) -> Optional[float]:
 
 def _timed_out(exc: BaseException) -> bool:
     return isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
-
-
-_CAUSES = (
-    ("certificate verify failed", "TLS verification failed"),
-    ("certificate_verify_failed", "TLS verification failed"),
-    ("connection refused", "connection refused"),
-    ("name or service not known", "name not resolved"),
-    ("nodename nor servname", "name not resolved"),
-    ("temporary failure in name resolution", "name not resolved"),
-    ("failed to resolve", "name not resolved"),
-    ("unable to connect to proxy", "proxy unreachable"),
-    ("tunnel connection failed", "proxy refused the tunnel"),
-    ("timed out", "timed out"),
-    ("remotedisconnected", "connection closed by the server"),
-    ("connection aborted", "connection closed by the server"),
-    ("connection reset", "connection reset"),
-)
-
-
-def describe_cause(exc: BaseException) -> str:
-    """Why a network call failed, in words (refused, not resolved, TLS, timed out...)."""
-    seen: List[BaseException] = []
-    todo: List[Any] = [exc]
-    while todo and len(seen) < 20:
-        item = todo.pop(0)
-        if not isinstance(item, BaseException) or item in seen:
-            continue
-        seen.append(item)
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return "TLS verification failed"
-        if isinstance(item, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(item, socket.gaierror):
-            return "name not resolved"
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
-    text = " ".join(f"{type(e).__name__} {e}" for e in seen).lower()
-    for needle, words in _CAUSES:
-        if needle in text:
-            return words
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error"
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    return type(exc).__name__
 
 
 def _revealed(token: Token) -> List[str]:

@@ -3,6 +3,7 @@ certificates (openssl), and a counting forward proxy (CONNECT and absolute-form 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import select
 import shutil
@@ -12,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import pytest
@@ -60,8 +61,22 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def _refused(self) -> bool:
+        """Answer 407 when the proxy wants credentials and these are not them."""
+        wanted = self.server.credentials
+        given = self.headers.get("Proxy-Authorization", "")
+        if wanted is None or given == "Basic " + base64.b64encode(wanted.encode()).decode():
+            return False
+        self.send_response(407, "Proxy Authentication Required")
+        self.send_header("Proxy-Authenticate", 'Basic realm="corp"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
+
     def do_CONNECT(self) -> None:
         self.server.record("CONNECT", self.path)
+        if self._refused():
+            return
         host, _, port = self.path.rpartition(":")
         try:
             upstream = socket.create_connection((host, int(port)), timeout=10)
@@ -87,6 +102,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         """An absolute-form request (plain http through the proxy)."""
         self.server.record(self.command, self.path)
+        if self._refused():
+            return
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -113,8 +130,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 class _ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: Optional[str] = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.credentials = credentials
         self.seen: List[Tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -127,9 +145,10 @@ class _ProxyServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def forward_proxy() -> Iterator[Any]:
-    """A forward proxy on loopback; ``.url`` to use it, ``.seen`` for what went through."""
-    server = _ProxyServer()
+def forward_proxy(credentials: Optional[str] = None) -> Iterator[Any]:
+    """A forward proxy on loopback; ``.url`` to use it, ``.seen`` for what went through.
+    With ``credentials`` ("user:password") it answers 407 to requests without them."""
+    server = _ProxyServer(credentials)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

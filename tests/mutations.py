@@ -247,6 +247,28 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_retry_after.py", "tests/test_manager.py"),
     ),
     M(
+        "407 and TLS failures retried",
+        (
+            (
+                "auth_sessions/_transport.py",
+                "retry = self.call.policy.network and cause not in FATAL",
+                "retry = self.call.policy.network",
+            ),
+        ),
+        ("tests/test_network_causes.py",),
+    ),
+    M(
+        "gateway HTML 400 taken as a refusal",
+        (
+            (
+                "auth_sessions/_transport.py",
+                "if status in (400, 401, 403) and title is not None:",
+                "if False:",
+            ),
+        ),
+        ("tests/test_network_causes.py",),
+    ),
+    M(
         "misspelled option accepted",
         (("auth_sessions/_settings.py", "        if name not in valid:\n", "        if False:\n"),),
         ("tests/test_settings.py", "tests/test_errors.py"),

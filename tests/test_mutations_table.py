@@ -26,6 +26,8 @@ REQUIRED = (
     "per-call verify/cert/proxies ignored (token calls use the bound session's)",
     "mixed clocks (Retry-After hold from wall time)",
     "misspelled option accepted",
+    "407 and TLS failures retried",
+    "gateway HTML 400 taken as a refusal",
 )
 
 

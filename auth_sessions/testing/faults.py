@@ -82,13 +82,18 @@ class Status(Fault):
 
 @dataclass
 class Html(Fault):
-    """200 with an HTML page."""
+    """``status`` (default 200) with an HTML page, titled ``title`` when given: what a
+    gateway or proxy in front of the vendor answers (nginx: "400 No required SSL
+    certificate was sent")."""
 
     kind: ClassVar[str] = "html"
+    status: int = 200
+    title: str = ""
 
     def respond(self, ctx: FaultContext) -> Reply:
-        page = b"<html><body>Service maintenance</body></html>"
-        return Reply(200, page, content_type="text/html")
+        head = f"<head><title>{self.title}</title></head>" if self.title else ""
+        page = f"<html>{head}<body>Service maintenance</body></html>".encode()
+        return Reply(self.status, page, content_type="text/html")
 
 
 @dataclass
