@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 
@@ -129,12 +131,25 @@ class VendorSession(requests.Session):
             self.mount("https://", adapter)
             self.mount("http://", adapter)
         auth.bind(self)
+        _live.add(self)
+
+    def drop_inherited_connections(self) -> None:
+        """Forget pooled connections (called in a forked child): a child never talks over a
+        socket its parent opened, such as a module-level session warmed before
+        ``gunicorn --preload`` forked. Only the child's copies of the sockets are closed."""
+        for adapter in list(self.adapters.values()):
+            managers = [getattr(adapter, "poolmanager", None)]
+            managers += list(getattr(adapter, "proxy_manager", {}).values())
+            for manager in managers:
+                if manager is not None:
+                    manager.clear()
 
     def __repr__(self) -> str:
         return f"VendorSession(vendor={self.vendor!r}, base_url={shown(self.base_url)!r})"
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         super().__setstate__(state)  # type: ignore[misc]
+        _live.add(self)
         if isinstance(self.auth, TokenAuth) and self.auth._bound is None:
             self.auth.bind(self)  # an unpickled auth: this session is its home
 
@@ -182,6 +197,19 @@ class VendorSession(requests.Session):
         clone = type(self).__new__(type(self))
         clone.__setstate__(self.__getstate__())  # type: ignore[attr-defined]
         return clone
+
+
+_live: weakref.WeakSet[VendorSession] = weakref.WeakSet()
+
+
+def _drop_inherited() -> None:
+    for session in list(_live):
+        with contextlib.suppress(Exception):  # a broken pool must not break the child
+            session.drop_inherited_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited)
 
 
 ENV_FIELDS = ("CLIENT_ID", "CLIENT_SECRET", "ENVIRONMENT", "BASE_URL")

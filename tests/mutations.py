@@ -269,6 +269,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_network_causes.py",),
     ),
     M(
+        "pooled connections kept across fork",
+        (
+            (
+                "auth_sessions/sessions.py",
+                "    os.register_at_fork(after_in_child=_drop_inherited)",
+                "    pass",
+            ),
+        ),
+        ("tests/test_prefork.py",),
+    ),
+    M(
         "misspelled option accepted",
         (("auth_sessions/_settings.py", "        if name not in valid:\n", "        if False:\n"),),
         ("tests/test_settings.py", "tests/test_errors.py"),

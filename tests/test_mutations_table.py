@@ -28,6 +28,7 @@ REQUIRED = (
     "misspelled option accepted",
     "407 and TLS failures retried",
     "gateway HTML 400 taken as a refusal",
+    "pooled connections kept across fork",
 )
 
 

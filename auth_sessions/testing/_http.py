@@ -131,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=dict(self.headers.items()),
             body=self._read_body(),
             path=self.path,
+            port=int(self.client_address[1]),
         )
         self._write(self.server.model.handle(req))
 

@@ -38,6 +38,7 @@ class Incoming:
     headers: Mapping[str, str]
     body: bytes
     path: str = ""
+    port: int = 0  # the client's source port (which connection carried it)
 
 
 @dataclass(frozen=True)

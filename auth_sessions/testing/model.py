@@ -65,6 +65,7 @@ class _Vendor:
     token_log: Deque[str] = field(default_factory=_log)
     token_times: Deque[float] = field(default_factory=_log)
     api_times: Deque[float] = field(default_factory=_log)
+    api_ports: Deque[int] = field(default_factory=_log)
     fail_every: Optional[Tuple[int, int]] = None
     seen_ids: Set[str] = field(default_factory=set)
     grant: Optional[Callable[[str], str]] = None
@@ -244,6 +245,11 @@ class VendorModel:
         with self._lock:
             return list(self._vendor(vendor).api_times)
 
+    def api_ports(self, vendor: str) -> List[int]:
+        """The client source port of each API call: which connection carried it."""
+        with self._lock:
+            return list(self._vendor(vendor).api_ports)
+
     def issued_secrets(self) -> Set[str]:
         """Every client secret, access token and refresh token this fake knows (leak scans)."""
         with self._lock:
@@ -265,7 +271,8 @@ class VendorModel:
         """Forget the API and token logs (counters stay), e.g. during a long benchmark."""
         with self._lock:
             for state in self._vendors.values():
-                for log in (state.api_log, state.token_log, state.api_times, state.token_times):
+                logs = (state.api_log, state.token_log, state.api_times, state.token_times)
+                for log in (*logs, state.api_ports):
                     log.clear()
 
     # ------------------------------------------------------------------ answering
@@ -400,6 +407,7 @@ class VendorModel:
             counters = state.counters
             counters.api_calls += 1
             state.api_log.append((req.method, path, header, digest))
+            state.api_ports.append(req.port)
             state.api_times.append(time.monotonic())
             if header is not None:
                 counters.authorization_seen += 1
