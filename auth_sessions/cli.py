@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -107,7 +108,7 @@ def _has_credentials(vendor: str) -> bool:
 def _cmd_check(args: argparse.Namespace) -> int:
     names = [vendor_class(v).vendor for v in args.vendors] or vendor_names()
     rows = []
-    failed = False
+    failed = configuration = False
     for name in names:
         row: Dict[str, Any] = {"vendor": name}
         if not _has_credentials(name):
@@ -123,13 +124,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     token = session.auth.get_token()
                 row.update(status="ok", detail=f"token expires {token.expires_at.isoformat()}")
             except ConfigurationError as exc:
-                row.update(status="config error", detail=str(exc))
-                failed = True
+                row.update(status="config error", detail=_cli_words(str(exc)))
+                configuration = True
             except AuthError as exc:
-                row.update(status="failed", detail=str(exc))
+                row.update(status="failed", detail=_cli_words(str(exc)))
                 failed = True
         rows.append(row)
     print(json.dumps(rows) if args.json else _table(rows, ("vendor", "status", "detail")))
+    if configuration:  # API.md section 6: a configuration error is a usage error
+        return EXIT_USAGE
     return EXIT_AUTH if failed else EXIT_OK
 
 
@@ -226,10 +229,15 @@ _FLAGS = (
 )
 
 
+_HOLD_NOTE = re.compile(r" \[not tried again before [^\]]*\]")
+
+
 def _cli_words(message: str) -> str:
+    """A library message as the command line says it: flags and env vars, not Python
+    names; no failure-memory note (it holds within one process, not for the next run)."""
     for python, flag in _FLAGS:
         message = message.replace(python, flag)
-    return message
+    return _HOLD_NOTE.sub("", message)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

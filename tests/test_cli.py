@@ -223,3 +223,31 @@ def test_ctrl_c_while_waiting_for_a_token_exits_130() -> None:
         finally:
             gate.set()
             process.kill() if process.poll() is None else None
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [({"COBEE_ENVIRONMENT": "staging"}, "COBEE_ENVIRONMENT"),
+     ({"COBEE_CLIENT_SECRET": "s3cret-with-space "}, "COBEE_CLIENT_SECRET")],
+)  # fmt: skip
+def test_check_exits_2_on_configuration_and_names_the_variable(
+    fake_vendor: FakeVendors, extra: Dict[str, str], named: str
+) -> None:
+    env = {**_env(fake_vendor, "cobee"), **extra}
+    if "COBEE_ENVIRONMENT" in extra:
+        del env["COBEE_BASE_URL"]  # let the environment choose the host
+    result = run("check", "cobee", "--json", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["status"] == "config error" and named in row["detail"]
+    assert "s3cret-with-space" not in result.stdout + result.stderr
+
+
+def test_cli_errors_carry_no_python_hint(fake_vendor: FakeVendors) -> None:
+    env = _env(fake_vendor, "orum", secret="wrong-secret-123")
+    for args in (("token", "orum"), ("check", "orum")):
+        result = run(*args, env=env)
+        assert result.returncode == 1
+        output = result.stdout + result.stderr
+        assert "answered 401" in output
+        assert "forget()" not in output and "not tried again" not in output
