@@ -8,6 +8,7 @@ Nothing here keeps state or reads a wall clock: a server's ``Retry-After`` leave
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import time
@@ -81,6 +82,15 @@ class Transport:
             proxies=dict(session.proxies or {}),
             trust_env=session.trust_env,
         )
+
+    def route(self) -> str:
+        """A digest of where this transport sends a token call (failure memory is kept per
+        route: a cooldown learned through one proxy or CA does not hold back another)."""
+        if self.session is not None:
+            return "token_session"  # the user's own session: one route, whatever it holds
+        proxies = sorted((str(k), str(v)) for k, v in self.proxies.items())
+        seen = repr((self.verify, self.cert, proxies, self.trust_env)).encode()
+        return hashlib.sha256(seen).hexdigest()[:16]
 
     @classmethod
     def of_call(cls, kwargs: Mapping[str, Any], fallback: Transport) -> Transport:

@@ -7,7 +7,7 @@ replay. The token itself comes from the credential set's
 from __future__ import annotations
 
 import weakref
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
@@ -224,13 +224,7 @@ class TokenAuth(requests.auth.AuthBase):
     # ------------------------------------------------------------------------ internals
 
     def _fetcher(self, transport: Transport) -> Fetch:
-        settings = self.settings
-
-        def fetch(current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
-            call = Call(transport, settings.timeout, settings.retry, deadline, settings.clock)
-            return obtain(self.endpoint, current, refresh, call)
-
-        return fetch
+        return _Fetch(self.endpoint, self.settings, transport, transport.route())
 
     def _own_transport(self) -> Transport:
         """For token calls outside a session's call: the token session given, else the
@@ -283,6 +277,21 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> TokenAuth:
         return self.__copy__()  # settings are values or shared resources (store, clock)
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    """A token fetch for one auth on one transport (what a flight runs)."""
+
+    endpoint: TokenEndpoint
+    settings: Settings
+    transport: Transport
+    route: str
+
+    def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
+        settings = self.settings
+        call = Call(self.transport, settings.timeout, settings.retry, deadline, settings.clock)
+        return obtain(self.endpoint, current, refresh, call)
 
 
 def bearer(token: Token) -> str:

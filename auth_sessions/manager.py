@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from datetime import datetime, timezone
-from typing import Callable, List, Optional, Tuple, Type
+from typing import Callable, List, Optional, Protocol, Tuple, Type
 
 from cachetools import LRUCache
 
@@ -45,9 +45,16 @@ __all__ = [
 
 _GRACE = 5.0  # a flight this long past its deadline is taken as dead and replaced
 
-Fetch = Callable[[Optional[Token], bool, Deadline], Obtained]
-"""``fetch(current, refresh, deadline)``: a new token. ``current`` is the token being replaced
-(never echoed in a message), ``refresh`` whether its refresh token may be presented."""
+
+class Fetch(Protocol):
+    """``fetch(current, refresh, deadline)``: a new token. ``current`` is the token being
+    replaced (never echoed in a message), ``refresh`` whether its refresh token may be
+    presented. ``route`` names the transport it travels on (failure memory is per route)."""
+
+    @property
+    def route(self) -> str: ...
+
+    def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained: ...
 
 
 _DEFAULT_POLICY = Policy()
@@ -108,7 +115,7 @@ class TokenManager:
         if window(snap, now) is Window.FRESH:
             assert snap is not None
             return snap
-        self._check_failure(now, snap)
+        self._check_failure(now, snap, fetch.route)
         if snap is None:
             snap = self._from_store(now)
         place = window(snap, now)
@@ -117,7 +124,7 @@ class TokenManager:
             return snap
         if place is Window.ADVISORY:
             assert snap is not None
-            if self._flight is None and not self._holding(now):
+            if self._flight is None and not self._holding(now, fetch.route):
                 flight = self._start(fetch, None, allowance)
                 if not self.policy.background:  # renew in this call; the token serves if it fails
                     with contextlib.suppress(AuthError):
@@ -134,7 +141,7 @@ class TokenManager:
         snap = self.snap
         if snap is not None and snap.header != sent and self.clock() < snap.must_renew_at:
             return snap  # renewed already
-        self._check_failure(self.clock(), None)
+        self._check_failure(self.clock(), None, fetch.route)
         fresh = self._wait(self._start(fetch, sent, allowance), budget)
         if fresh.header == sent:  # joined a flight that adopted the refused token
             fresh = self._wait(self._start(fetch, sent, allowance), budget)
@@ -172,14 +179,13 @@ class TokenManager:
         self.snap = snap
         return snap
 
-    def _holding(self, now: float) -> bool:
-        failure = self._failure
-        return failure is not None and now < failure.until_ts
+    def _holding(self, now: float, route: str) -> bool:
+        return _holds(self._failure, now, route)
 
-    def _check_failure(self, now: float, snap: Optional[Snapshot]) -> None:
-        """Fail at once while held back, unless a token can still be sent."""
+    def _check_failure(self, now: float, snap: Optional[Snapshot], route: str) -> None:
+        """Fail at once while held back on this route, unless a token can still be sent."""
         usable = window(snap, now) in (Window.FRESH, Window.ADVISORY)
-        if self._holding(now) and not usable:
+        if self._holding(now, route) and not usable:
             assert self._failure is not None
             raise self._error(self._failure, now)
 
@@ -198,7 +204,7 @@ class TokenManager:
             retry_at=failure.until_ts,
         )
 
-    def _remember(self, exc: AuthError, now: float) -> AuthError:
+    def _remember(self, exc: AuthError, now: float, route: str) -> AuthError:
         """Failure memory: a refusal, or a server's ``Retry-After``, holds the key back (the
         delay the transport reports becomes an instant on this manager's clock)."""
         if isinstance(exc, InvalidCredentials):
@@ -207,7 +213,7 @@ class TokenManager:
             until, kind = now + exc.retry_after, "unavailable"
         else:
             return exc
-        failure = Failure(kind, str(exc), until, exc.status_code, exc.url)
+        failure = Failure(kind, str(exc), until, exc.status_code, exc.url, route)
         self._failure = failure
         self.store.put_failure(self.key, failure)
         error = self._error(failure, now)
@@ -306,7 +312,8 @@ class TokenManager:
                 )
             now = self.clock()
             current, failure = self.store.load(self.key)
-            if failure is not None and now < failure.until_ts:
+            if _holds(failure, now, fetch.route):
+                assert failure is not None
                 self._failure = failure
                 raise self._error(failure, now)
             if current is not None:
@@ -336,7 +343,7 @@ class TokenManager:
         except AuthError as exc:
             took = self.monotonic() - started
             self._event("renewal_failed", f"{self.vendor}: token fetch failed: {exc}", exc, took)
-            raise self._remember(exc, now) from None
+            raise self._remember(exc, now, fetch.route) from None
         self.store.put(self.key, token)
         took = self.monotonic() - started
         if self._failure is not None:
@@ -375,6 +382,13 @@ class TokenManager:
     def _after_fork_in_child(self) -> None:
         self._mutex = threading.Lock()
         self._flight = None  # its thread does not exist here
+
+
+def _holds(failure: Optional[Failure], now: float, route: str) -> bool:
+    """Whether ``failure`` holds a fetch on ``route`` back at ``now``."""
+    if failure is None or now >= failure.until_ts:
+        return False
+    return not failure.route or failure.route == route
 
 
 # ---------------------------------------------------------------------------- the registry

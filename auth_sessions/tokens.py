@@ -159,6 +159,8 @@ class Failure:
         until_ts: epoch seconds until which no token request is made for the key.
         status_code: the HTTP status that caused it, if any.
         url: the token endpoint (without query string or userinfo).
+        route: a digest of the transport it was learned on (``verify``, ``cert``,
+            ``proxies``): a call on another transport is not held back by it.
 
     Thread-safety: an immutable value.
     """
@@ -168,6 +170,7 @@ class Failure:
     until_ts: float
     status_code: Optional[int] = None
     url: Optional[str] = None
+    route: str = ""
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (for the file and Redis stores)."""
@@ -177,6 +180,7 @@ class Failure:
             "until_ts": self.until_ts,
             "status_code": self.status_code,
             "url": self.url,
+            "route": self.route,
         }
 
     @classmethod
@@ -190,6 +194,7 @@ class Failure:
                 until_ts=float(data["until_ts"]),
                 status_code=int(status) if status is not None else None,
                 url=data.get("url"),
+                route=str(data.get("route") or ""),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return None

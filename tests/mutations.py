@@ -180,8 +180,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
             (
                 "auth_sessions/manager.py",
-                "if failure is not None and now < failure.until_ts:",
-                "if False:",
+                "            if _holds(failure, now, fetch.route):",
+                "            if False:",
             ),
         ),
         ("tests/test_acquisition.py", "tests/test_retry_after.py"),
@@ -278,6 +278,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
         ),
         ("tests/test_prefork.py",),
+    ),
+    M(
+        "cooldown not tied to its transport",
+        (
+            (
+                "auth_sessions/manager.py",
+                "    return not failure.route or failure.route == route",
+                "    return True",
+            ),
+        ),
+        ("tests/test_network_causes.py",),
     ),
     M(
         "misspelled option accepted",

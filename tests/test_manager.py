@@ -26,6 +26,8 @@ class FakeFetch:
     """Issues ``tok-1``, ``tok-2``... each living ``lifetime`` s on ``clock``; counts calls;
     can be held on a gate or made to fail."""
 
+    route = "test"
+
     def __init__(self, clock: ManualClock, lifetime: float = 100.0) -> None:
         self.clock, self.lifetime = clock, lifetime
         self.calls: List[Tuple[Optional[str], bool, float]] = []

@@ -29,6 +29,7 @@ REQUIRED = (
     "407 and TLS failures retried",
     "gateway HTML 400 taken as a refusal",
     "pooled connections kept across fork",
+    "cooldown not tied to its transport",
 )
 
 

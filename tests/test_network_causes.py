@@ -138,3 +138,19 @@ def test_a_gateway_page_is_not_a_refusal_and_starts_no_cooldown(
     assert caught.value.status_code == 400 and caught.value.retry_at is None
     assert session.get("/transfers").status_code == 200  # tried again at once: no cooldown
     assert fake_vendor.counts("orum").token_requests == 2
+
+
+def test_a_cooldown_holds_only_the_transport_it_was_learned_on(fake_vendor: FakeVendors) -> None:
+    session = fake_vendor.session("sohar", client_secret="wrong-secret-123")
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            session.get("/claims")
+    assert fake_vendor.counts("sohar").token_requests == 1  # held back: the cooldown
+    with forward_proxy() as proxy:
+        session.proxies = {"http": proxy.url}  # another route: tried again at once
+        with pytest.raises(InvalidCredentials):
+            session.get("/claims")
+        assert fake_vendor.counts("sohar").token_requests == 2
+        with pytest.raises(InvalidCredentials):
+            session.get("/claims")  # and now held back on this route too
+        assert fake_vendor.counts("sohar").token_requests == 2
