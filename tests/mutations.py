@@ -291,6 +291,33 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_network_causes.py",),
     ),
     M(
+        "lease TTL back to lock_ttl (120 s)",
+        (
+            (
+                "auth_sessions/stores/redis.py",
+                "ttl = min(self.lock_ttl, timeout + LEASE_MARGIN)",
+                "ttl = self.lock_ttl",
+            ),
+        ),
+        ("tests/stores/test_redis_store.py",),
+    ),
+    M(
+        "lease not released at exit, nor fenced after a stall",
+        (
+            (
+                "auth_sessions/stores/_leases.py",
+                "    for leases in list(_everyone):\n        leases.release_all()",
+                "    pass",
+            ),
+            (
+                "auth_sessions/stores/redis.py",
+                "        self._leases.sweep()\n",
+                "",
+            ),
+        ),
+        ("tests/stores/test_redis_store.py",),
+    ),
+    M(
         "misspelled option accepted",
         (("auth_sessions/_settings.py", "        if name not in valid:\n", "        if False:\n"),),
         ("tests/test_settings.py", "tests/test_errors.py"),

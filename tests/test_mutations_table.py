@@ -30,6 +30,8 @@ REQUIRED = (
     "gateway HTML 400 taken as a refusal",
     "pooled connections kept across fork",
     "cooldown not tied to its transport",
+    "lease TTL back to lock_ttl (120 s)",
+    "lease not released at exit, nor fenced after a stall",
 )
 
 

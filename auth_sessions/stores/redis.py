@@ -6,12 +6,14 @@ import contextlib
 import hashlib
 import json
 import time
+import uuid
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from ..errors import ConfigurationError
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
+from ._leases import LEASE_MARGIN, Leases
 from .base import BaseTokenStore
 
 __all__ = ["RedisTokenStore"]
@@ -35,7 +37,8 @@ class RedisTokenStore(BaseTokenStore):
 
     Each token (with its refresh token, if the vendor rotates one) is stored under
     ``{prefix}token:{digest of the store key}`` with a TTL equal to its remaining life.
-    Single-flight uses a Redis lock with a timeout (``lock_ttl``), so a crashed holder cannot
+    Single-flight uses a lease (a Redis lock lasting the fetch's budget plus 2 s, released on
+    every exit path, interpreter exit included: see ``stores/_leases.py``), so a holder cannot
     block the fleet; compare-and-invalidate is one Lua script. When Redis is unreachable the
     store keeps working on a local in-memory fallback, logs one warning per outage, and tries
     Redis again every ``retry_interval`` seconds. During an outage a rotating refresh token
@@ -47,7 +50,8 @@ class RedisTokenStore(BaseTokenStore):
     Args:
         client_or_url: a ``redis.Redis`` client or a ``redis://`` URL.
         prefix: prepended to every key this store writes.
-        lock_ttl: seconds after which a lock held by a crashed process expires.
+        lock_ttl: the longest a lease (the cross-process lock) may last. A lease lasts the
+            guarded fetch's budget plus 2 s, and never more than this.
         retry_interval: seconds to stay on the fallback after Redis failed.
         socket_timeout: connect and read timeout when a URL is given.
         clock: epoch-seconds clock for TTLs and failure memory.
@@ -86,6 +90,7 @@ class RedisTokenStore(BaseTokenStore):
         self.retry_interval = retry_interval
         self._script = self.client.register_script(_INVALIDATE)
         self._outages = Fallback("Redis", errors, retry_interval=retry_interval, clock=clock)
+        self._leases = Leases(self.client, errors)
         self._fallback = self._outages.memory
 
     def __repr__(self) -> str:
@@ -108,6 +113,7 @@ class RedisTokenStore(BaseTokenStore):
 
     def after_fork(self) -> None:
         self._outages.after_fork()
+        self._leases.forget_all()  # the parent's leases are the parent's to release
         # Never talk over the parent's sockets: forget them (without closing the parent's).
         pool = getattr(self.client, "connection_pool", None)
         if pool is not None and hasattr(pool, "reset"):
@@ -185,23 +191,28 @@ class RedisTokenStore(BaseTokenStore):
         if not self._outages.available():
             yield True  # across processes only while Redis is up
             return
-        lock = self.client.lock(
-            f"{self.prefix}lock:{hashed(key)}", timeout=self.lock_ttl, sleep=0.01
-        )
+        self._leases.sweep()
+        name, token = f"{self.prefix}lock:{hashed(key)}", uuid.uuid4().hex
+        ttl = min(self.lock_ttl, timeout + LEASE_MARGIN)  # the fetch never outlives its budget
+        lock = self.client.lock(name, timeout=ttl, sleep=0.01, thread_local=False)
         try:
             try:
                 acquired = bool(
                     self._outages.call(
-                        lambda: lock.acquire(blocking=blocking, blocking_timeout=timeout)
+                        lambda: lock.acquire(
+                            blocking=blocking, blocking_timeout=timeout, token=token
+                        )
                     )
                 )
-            except Down:
-                acquired = True  # Redis went away: the in-process lock is what we have
+            except Down:  # the SET may still run on a stalled server: fence it off now
+                self._leases.release(name, token)
+                acquired = True  # the in-process lock is what we have
+            else:
+                if acquired:
+                    self._leases.hold(name, token)
             yield acquired
         finally:
-            if getattr(lock.local, "token", None) is not None:  # ours, even if interrupted
-                with contextlib.suppress(*self._outages.errors):
-                    lock.release()  # it may have expired (lock_ttl): nothing to do then
+            self._leases.release(name, token)  # ours only; it may have expired already
 
 
 class _ClientSpec:

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 __all__ = ["RedisServer"]
 
@@ -16,13 +16,14 @@ class RedisServer:
     """Start ``redis-server`` (Debian's package) on 127.0.0.1 with no persistence.
 
     Use as a context manager, or call :meth:`stop`. ``url`` is ``redis://127.0.0.1:PORT/0``.
+    ``args`` are more ``redis-server`` options (``--enable-debug-command local``...).
 
     Raises:
         FileNotFoundError: ``redis-server`` is not on PATH.
         RuntimeError: it did not answer PING within 15 s.
     """
 
-    def __init__(self, folder: Optional[str] = None) -> None:
+    def __init__(self, folder: Optional[str] = None, *, args: Sequence[str] = ()) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
@@ -32,7 +33,7 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         folder = folder or tempfile.gettempdir()
         args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", folder, "--protected-mode", "no"]  # fmt: skip
+                "--appendonly", "no", "--dir", folder, "--protected-mode", "no", *args]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready()
 

@@ -6,13 +6,20 @@ import copy
 import logging
 import multiprocessing
 import pickle
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from auth_sessions import FileTokenStore, RedisTokenStore, Token
 from auth_sessions.testing import FakeVendors, ManualClock
+from auth_sessions.testing.redis_server import RedisServer
 
 from ._workers import hold_lock
 
@@ -129,3 +136,71 @@ def test_clear_deletes_only_its_own_keys(redis_server) -> None:  # type: ignore[
     assert store.get("k") is None
     assert [store.client.get(name) for name in neighbours] == [b"theirs"] * len(neighbours)
     store.client.delete(*neighbours)
+
+
+def test_a_lease_lasts_the_fetch_budget_not_minutes(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    store = RedisTokenStore(redis_server.url, prefix=prefix)
+    with store.lock("k", timeout=5.0) as acquired:
+        assert acquired
+        (name,) = store.client.keys(prefix + "lock:*")
+        assert 0 < store.client.pttl(name) <= 7_000  # the 5 s budget plus the 2 s margin
+    assert store.client.exists(name) == 0
+
+
+_EXIT_WHILE_HOLDING = """
+import sys, threading
+from auth_sessions import RedisTokenStore
+store = RedisTokenStore(sys.argv[1], prefix=sys.argv[2])
+held = threading.Event()
+def renew():  # a background renewal, caught holding the lease when the worker exits
+    with store.lock("k", timeout=25.0):
+        held.set()
+        threading.Event().wait()
+threading.Thread(target=renew, daemon=True).start()
+assert held.wait(20)
+print("held", flush=True)
+"""
+
+
+def test_a_worker_that_exits_normally_leaves_no_lease(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_WHILE_HOLDING, redis_server.url, prefix],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "held", done.stderr
+    store = RedisTokenStore(redis_server.url, prefix=prefix)
+    assert store.client.keys(prefix + "lock:*") == []  # released at exit: the fleet renews
+
+
+def test_a_lease_taken_while_redis_stalls_is_fenced_off(tmp_path: Path, prefix: str) -> None:
+    # DEBUG SLEEP stalls the whole server: the lease's SET waits in the socket, the client's
+    # 0.5 s timeout fires, and Redis runs the SET when it wakes. Unfenced, that lease is
+    # owned by nobody for its whole TTL; the holder's compare-and-delete, sent after the
+    # timeout, runs right behind it.
+    try:
+        server = RedisServer(str(tmp_path), args=["--enable-debug-command", "local"])
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    with server:
+        client = redis.Redis.from_url(server.url, socket_timeout=0.3, retry=Retry(NoBackoff(), 0))
+        store = RedisTokenStore(client, prefix=prefix, retry_interval=0)
+        store.client.ping()  # a pooled connection, as in a running worker
+        observer = redis.Redis.from_url(server.url, socket_timeout=30)
+        stalling = threading.Thread(target=observer.execute_command, args=("DEBUG", "SLEEP", "2"))
+        stalling.start()
+        probe = redis.Redis.from_url(server.url, socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
+        for _ in range(200):  # until the server stops answering: it is asleep
+            try:
+                probe.ping()
+            except redis.exceptions.TimeoutError:
+                break
+        else:
+            pytest.fail("DEBUG SLEEP never took hold")
+        with store.lock("k", timeout=25.0) as acquired:
+            assert acquired  # the in-process lock serves while Redis stalls
+        stalling.join(30)
+        watcher = redis.Redis.from_url(server.url, socket_timeout=30)
+        watcher.ping()  # Redis is awake: the queued SET has run (and maybe its fence)
+        with store.lock("other", timeout=5.0) as acquired:  # this process talks to Redis again
+            assert acquired
+        assert watcher.keys(prefix + "lock:*") == []  # no lease owned by nobody is left
