@@ -10,7 +10,9 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-__all__ = ["replay", "rewindable"]
+from .events import Event, emit
+
+__all__ = ["replay", "replay_once", "rewindable"]
 
 
 def rewindable(request: requests.PreparedRequest) -> bool:
@@ -38,3 +40,25 @@ def replay(
     response.history.append(r)
     response.request = again
     return response
+
+
+def replay_once(
+    r: requests.Response, header: str, kwargs: Dict[str, Any], vendor: str, client_id: str
+) -> requests.Response:
+    """``r`` (answered 401) sent again with ``Authorization: header``, with its event; or
+    ``r`` itself, with a ``replay_skipped`` event, when its body cannot be rewound."""
+    request = r.request
+    if not rewindable(request):
+        message = f"{vendor}: 401 not replayed: the request body cannot be rewound"
+        emit(Event("replay_skipped", vendor, message, client_id))
+        return r
+    path = (request.path_url or "/").split("?", 1)[0]
+    emit(
+        Event(
+            "replayed_401",
+            vendor,
+            f"{vendor}: replaying {request.method} {path} after re-auth",
+            client_id,
+        )
+    )
+    return replay(r, {"Authorization": header}, kwargs)

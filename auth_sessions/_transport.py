@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -46,7 +47,7 @@ from .errors import (
 from .events import Event, emit
 from .tokens import Token
 
-__all__ = ["DEFAULT_TOKEN_TIMEOUT", "Obtained", "Transport", "obtain"]
+__all__ = ["DEFAULT_TOKEN_TIMEOUT", "Fetcher", "Obtained", "Transport", "obtain"]
 
 logger = logging.getLogger("auth_sessions.endpoint")
 
@@ -125,6 +126,29 @@ class Call:
     policy: RetryPolicy
     deadline: Deadline
     clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class Fetcher:
+    """A token fetch for one endpoint on one transport: what a flight runs.
+
+    Thread-safety: an immutable value.
+    """
+
+    endpoint: TokenEndpoint
+    transport: Transport
+    timeout: Timeout
+    policy: RetryPolicy
+    clock: Callable[[], float] = time.time
+
+    @cached_property
+    def route(self) -> str:
+        """The transport's route (failure memory is kept per route)."""
+        return self.transport.route()
+
+    def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
+        call = Call(self.transport, self.timeout, self.policy, deadline, self.clock)
+        return obtain(self.endpoint, current, refresh, call)
 
 
 class _NoAuth(requests.auth.AuthBase):

@@ -7,7 +7,7 @@ replay. The token itself comes from the credential set's
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
 import requests
@@ -16,14 +16,13 @@ from requests.structures import CaseInsensitiveDict
 from ._checks import checked_secret
 from ._parse import WireFormat
 from ._policy import Snapshot
-from ._replay import replay, rewindable
+from ._replay import replay_once
 from ._settings import Settings
-from ._time import Deadline, budget
-from ._transport import Call, Obtained, Transport, obtain
+from ._time import budget
+from ._transport import Fetcher, Transport
 from ._urls import origin, origin_prefix, shown
 from ._vendor import Vendor
 from .endpoint import TokenEndpoint
-from .events import Event, emit
 from .manager import Fetch, manager_for
 from .stores.base import TokenStore
 from .stores.memory import default_store
@@ -224,7 +223,8 @@ class TokenAuth(requests.auth.AuthBase):
     # ------------------------------------------------------------------------ internals
 
     def _fetcher(self, transport: Transport) -> Fetch:
-        return _Fetch(self.endpoint, self.settings, transport, transport.route())
+        settings = self.settings
+        return Fetcher(self.endpoint, transport, settings.timeout, settings.retry, settings.clock)
 
     def _own_transport(self) -> Transport:
         """For token calls outside a session's call: the token session given, else the
@@ -256,14 +256,7 @@ class TokenAuth(requests.auth.AuthBase):
             budget(kwargs.get("timeout"), self.settings.token_deadline),
             self.settings.token_deadline,
         )
-        if not rewindable(request):
-            message = f"{self.vendor}: 401 not replayed: the request body cannot be rewound"
-            emit(Event("replay_skipped", self.vendor, message, self.client_id))
-            return r
-        path = (request.path_url or "/").split("?", 1)[0]
-        message = f"{self.vendor}: replaying {request.method} {path} after re-auth"
-        emit(Event("replayed_401", self.vendor, message, self.client_id))
-        return replay(r, {"Authorization": fresh.header}, kwargs)
+        return replay_once(r, fresh.header, kwargs, self.vendor, self.client_id)
 
     # ------------------------------------------------------------------------ copies
 
@@ -277,21 +270,6 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> TokenAuth:
         return self.__copy__()  # settings are values or shared resources (store, clock)
-
-
-@dataclass(frozen=True)
-class _Fetch:
-    """A token fetch for one auth on one transport (what a flight runs)."""
-
-    endpoint: TokenEndpoint
-    settings: Settings
-    transport: Transport
-    route: str
-
-    def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
-        settings = self.settings
-        call = Call(self.transport, settings.timeout, settings.retry, deadline, settings.clock)
-        return obtain(self.endpoint, current, refresh, call)
 
 
 def bearer(token: Token) -> str:
