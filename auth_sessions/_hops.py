@@ -99,12 +99,13 @@ def page_title(body: bytes, content_type: str) -> Optional[str]:
     return " ".join(text.split())[:120] or "an HTML page without a title"
 
 
-_CAUSES: Tuple[Tuple[str, str], ...] = (
+_FIRST: Tuple[Tuple[str, str], ...] = (
     ("certificate verify failed", "TLS verification failed"),
     ("certificate_verify_failed", "TLS verification failed"),
     ("tunnel connection failed: 407", "proxy refused the tunnel (407)"),
     ("tunnel connection failed", "proxy refused the tunnel"),
-    ("unable to connect to proxy", "proxy unreachable"),
+)
+_THEN: Tuple[Tuple[str, str], ...] = (
     ("connection refused", "connection refused"),
     ("name or service not known", "name not resolved"),
     ("nodename nor servname", "name not resolved"),
@@ -115,6 +116,12 @@ _CAUSES: Tuple[Tuple[str, str], ...] = (
     ("connection aborted", "connection closed by the server"),
     ("connection reset", "connection reset"),
 )
+
+
+def _proxy_error(exc: BaseException) -> bool:
+    import urllib3.exceptions
+
+    return isinstance(exc, (requests.exceptions.ProxyError, urllib3.exceptions.ProxyError))
 
 
 def describe_cause(exc: BaseException) -> str:
@@ -130,7 +137,12 @@ def describe_cause(exc: BaseException) -> str:
             return "TLS verification failed"
         todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
     text = " ".join(f"{type(e).__name__} {e}" for e in seen).lower()
-    for needle, words in _CAUSES:
+    for needle, words in _FIRST:
+        if needle in text:
+            return words
+    if any(_proxy_error(e) for e in seen):  # whatever urllib3's wording: the proxy failed
+        return "proxy unreachable"
+    for needle, words in _THEN:
         if needle in text:
             return words
     for item in seen:
