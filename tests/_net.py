@@ -159,3 +159,8 @@ def forward_proxy(credentials: Optional[str] = None) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+NET_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
+           "CURL_CA_BUNDLE")  # fmt: skip
+"""What requests reads from the environment for proxies and CA bundles."""

@@ -15,6 +15,8 @@ from auth_sessions.testing import FakeVendors, ManualClock
 from auth_sessions.testing._vendors import SPECS
 from auth_sessions.testing.redis_server import RedisServer
 
+from ._net import NET_ENV, Pki, make_pki
+
 # Every registered vendor the fake can play: a new vendor joins by its module and its fake.
 VENDORS = tuple(name for name in vendor_names() if name in SPECS)
 PUBLISHED = tuple(v for v in VENDORS if vendor_class(v).environments)  # not the generic one
@@ -101,3 +103,24 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def prefix() -> str:
     """A key prefix no other test uses."""
     return f"t-{uuid.uuid4().hex[:8]}:"
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway CA with a server certificate for 127.0.0.1 and a client certificate."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def clean_net_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy or CA bundle from this machine's environment (it may set them)."""
+    for name in NET_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture
+def tls_fake(pki: Pki) -> Iterator[FakeVendors]:
+    """The fake vendors on https, with a certificate from ``pki``'s CA."""
+    with FakeVendors(tls=pki.server) as fake:
+        yield fake

@@ -4,7 +4,7 @@ trust_env, a user's own token session — on real TLS servers and a real forward
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 import requests
@@ -13,27 +13,9 @@ from requests.adapters import HTTPAdapter
 from auth_sessions import RetryPolicy, TokenEndpointError, vendor_class
 from auth_sessions.testing import FakeVendors
 
-from ._net import Pki, forward_proxy, make_pki
+from ._net import Pki, forward_proxy
 
-ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-@pytest.fixture
-def tls_fake(pki: Pki) -> Iterator[FakeVendors]:
-    with FakeVendors(tls=pki.server) as fake:
-        yield fake
+pytestmark = pytest.mark.usefixtures("clean_net_env")
 
 
 def test_private_ca_in_session_verify_reaches_token_calls(tls_fake: FakeVendors, pki: Pki) -> None:

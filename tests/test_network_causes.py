@@ -7,34 +7,16 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 
 from auth_sessions import ConfigurationError, InvalidCredentials, RetryPolicy, TokenEndpointError
 from auth_sessions.testing import FakeVendors
 
-from ._net import Pki, forward_proxy, make_pki
+from ._net import Pki, forward_proxy
 
-ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-@pytest.fixture
-def tls_fake(pki: Pki) -> Iterator[FakeVendors]:
-    with FakeVendors(tls=pki.server) as fake:
-        yield fake
+pytestmark = pytest.mark.usefixtures("clean_net_env")
 
 
 @pytest.fixture
