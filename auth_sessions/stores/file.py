@@ -97,7 +97,7 @@ class FileTokenStore(BaseTokenStore):
     def after_fork(self) -> None:
         self._outages.after_fork()
         self._write_lock = threading.Lock()
-        for fd in list(self._held):  # the parent's locks: drop our copies, never unlock them
+        for fd in list(self._held):  # the parent's locks, held or awaited: drop our copies
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._held = set()
@@ -155,33 +155,33 @@ class FileTokenStore(BaseTokenStore):
 
     @contextlib.contextmanager
     def _flock(self, lock_path: Path, blocking: bool, timeout: float) -> Iterator[bool]:
-        try:
-            if not self._outages.available():
-                raise Down
-            fd = self._outages.call(lambda: os.open(lock_path, _LOCK_FLAGS, 0o600))
-        except Down:  # the directory fails us: the in-process lock is what we have
-            yield True
-            return
-        acquired = False
-        try:
-            deadline = time.monotonic() + timeout
-            pause = _POLL_FIRST
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    acquired = True
-                    break
-                except BlockingIOError:
-                    if not blocking or time.monotonic() >= deadline:
-                        break
-                    time.sleep(pause)  # another process holds it: poll, backing off
-                    pause = min(pause * 2, _POLL_MAX)
-            if acquired:
-                self._held.add(fd)
-            yield acquired
-        finally:
-            os.close(fd)  # first: closing releases the flock, whatever interrupts what follows
-            self._held.discard(fd)
+        """``flock`` on ``lock_path``, polling until ``timeout``; the lock file is removed
+        when released, so none is left per credential set. A waiter that gets the lock of a
+        file already removed (its inode no longer at the path) opens the path again."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if not self._outages.available():
+                    raise Down
+                fd = self._outages.call(lambda: os.open(lock_path, _LOCK_FLAGS, 0o600))
+            except Down:  # the directory fails us: the in-process lock is what we have
+                yield True
+                return
+            acquired = current = False
+            try:
+                self._held.add(fd)  # held or waited on: a forked child closes its copy either way
+                acquired = _take(fd, blocking, deadline)
+                current = acquired and _same_file(fd, lock_path)
+                if acquired and not current:
+                    continue  # a removed lock file: the finally closes it; open the path again
+                yield acquired
+                return
+            finally:
+                if current:  # ours, and still the one at the path: remove it before letting go
+                    with contextlib.suppress(OSError):
+                        os.unlink(lock_path)
+                os.close(fd)  # closing releases the flock, whatever interrupts what follows
+                self._held.discard(fd)
 
     # ---------------------------------------------------------------- TokenStore
 
@@ -245,6 +245,28 @@ class FileTokenStore(BaseTokenStore):
     def process_lock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
         lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
         return self._flock(lock_path, blocking, timeout)
+
+
+def _take(fd: int, blocking: bool, deadline: float) -> bool:
+    """``flock(fd)``, polling with backoff until ``deadline`` when ``blocking``."""
+    pause = _POLL_FIRST
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not blocking or time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)  # another process holds it: poll, backing off
+            pause = min(pause * 2, _POLL_MAX)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not one removed since it was opened)."""
+    try:
+        return os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+    except OSError:
+        return False
 
 
 def _alive(entry: Any, now: float) -> bool:

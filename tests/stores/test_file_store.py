@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -9,7 +10,7 @@ import os
 import stat
 import threading
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
@@ -195,3 +196,64 @@ def test_a_fifo_or_a_symlink_at_the_path_is_refused_at_once(tmp_path: Path) -> N
     with pytest.raises(ConfigurationError, match=r"cannot open .*link\.json"):
         FileTokenStore(link)
     assert not target.exists()  # nothing was created where the link pointed
+
+
+def test_no_lock_file_is_left_behind(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "tokens.json")
+    for i in range(200):  # 200 credential sets, each locked and written once
+        with store.lock(f"key-{i}") as acquired:
+            assert acquired
+            store.put(f"key-{i}", _token(f"t{i}"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json"]
+    assert all(store.get(f"key-{i}") is not None for i in (0, 199))
+
+
+def _open_lock_files(folder: Path) -> int:
+    """How many descriptors of this process are open on a lock file in ``folder``."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            count += target.startswith(str(folder)) and target.endswith(".lock")
+    return count
+
+
+def _idle_until(done: Any) -> None:
+    done.wait(30)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_forking_while_a_thread_waits_for_the_lock_hands_nothing_to_the_child(
+    tmp_path: Path,
+) -> None:
+    # flock belongs to the open file: a child that kept its copy of a descriptor the parent
+    # was waiting on would hold the lock, once the parent got it, for the child's whole life.
+    path = tmp_path / "tokens.json"
+    holder, waiter = FileTokenStore(path), FileTokenStore(path)  # two stores: two descriptors
+    got: List[bool] = []
+    release = threading.Event()
+
+    def wait_for_it() -> None:
+        with waiter.lock("k", timeout=20) as acquired:
+            got.append(acquired)
+
+    with holder.lock("k") as acquired:
+        assert acquired
+        thread = threading.Thread(target=wait_for_it)
+        thread.start()
+        for _ in range(2000):  # until the waiter has opened the lock file too (it polls flock)
+            if _open_lock_files(tmp_path) >= 2:
+                break
+            release.wait(0.005)
+        assert _open_lock_files(tmp_path) >= 2
+        done = multiprocessing.get_context("fork").Event()
+        child = multiprocessing.get_context("fork").Process(target=_idle_until, args=(done,))
+        child.start()  # forked while the thread waits
+    thread.join(30)
+    try:
+        assert got == [True]
+        with FileTokenStore(path).lock("k", blocking=False) as free:
+            assert free  # the child, still alive, holds nothing
+    finally:
+        done.set()
+        child.join(30)
