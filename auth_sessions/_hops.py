@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.utils import select_proxy
 
-__all__ = ["FATAL", "Route", "describe_cause", "page_title", "unreadable_cert"]
+__all__ = ["FATAL", "Route", "describe_cause", "host_port", "page_title", "unreadable_cert"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Route:
                 if os.environ.get(name) == bundle:
                     source = name
                     break
-        return cls(_host_port(proxy) if proxy else None, True if bundle is None else bundle, source)
+        return cls(host_port(proxy) if proxy else None, True if bundle is None else bundle, source)
 
     def bundle_words(self) -> str:
         if self.bundle is True or self.bundle is None:
@@ -63,7 +63,8 @@ FATAL = frozenset({"TLS verification failed", "proxy refused the tunnel (407)"})
 """Causes no retry can fix: the first attempt's failure is final."""
 
 
-def _host_port(url: str) -> str:
+def host_port(url: str) -> str:
+    """``host:port`` of a URL (or of ``host:port`` itself): never its userinfo."""
     parts = urlsplit(url if "://" in url else "http://" + url)
     host = parts.hostname or "?"
     try:

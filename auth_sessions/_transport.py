@@ -15,14 +15,13 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from ._hops import FATAL, Route, describe_cause, page_title, unreadable_cert
+from ._hops import FATAL, Route, describe_cause, host_port, page_title, unreadable_cert
 from ._http import (
     MAX_TOKEN_RESPONSE_BYTES,
     RetryPolicy,
@@ -304,7 +303,7 @@ class _Sender:
             time.sleep(wait)
             return
         kind = TokenTimeout if timed_out else TokenEndpointError
-        words = self.route.words(cause, _host(self.request.url))
+        words = self.route.words(cause, host_port(self.request.url))
         raise kind(f"{self.where} unreachable: {words}", vendor=self.vendor, url=self.url)
 
     def _answered(self, response: requests.Response) -> Optional[Tuple[Any, Any]]:
@@ -432,10 +431,6 @@ def _read(
     if error is not None:
         raise error  # outside the except blocks: no __context__ back to the request
     return status, body, content_type, response.headers
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.rpartition("@")[2] or url
 
 
 def _bounded(timeout: Timeout, remaining: float) -> Tuple[float, float]:

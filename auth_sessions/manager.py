@@ -115,7 +115,7 @@ class TokenManager:
         if window(snap, now) is Window.FRESH:
             assert snap is not None
             return snap
-        self._check_failure(now, snap, fetch.route)
+        self._check_failure(now, snap, fetch)
         if snap is None:
             snap = self._from_store(now)
         place = window(snap, now)
@@ -124,7 +124,7 @@ class TokenManager:
             return snap
         if place is Window.ADVISORY:
             assert snap is not None
-            if self._flight is None and not self._holding(now, fetch.route):
+            if self._flight is None and not self._holding(now, fetch):
                 flight = self._start(fetch, None, allowance)
                 if not self.policy.background:  # renew in this call; the token serves if it fails
                     with contextlib.suppress(AuthError):
@@ -141,7 +141,7 @@ class TokenManager:
         snap = self.snap
         if snap is not None and snap.header != sent and self.clock() < snap.must_renew_at:
             return snap  # renewed already
-        self._check_failure(self.clock(), None, fetch.route)
+        self._check_failure(self.clock(), None, fetch)
         fresh = self._wait(self._start(fetch, sent, allowance), budget)
         if fresh.header == sent:  # joined a flight that adopted the refused token
             fresh = self._wait(self._start(fetch, sent, allowance), budget)
@@ -179,13 +179,14 @@ class TokenManager:
         self.snap = snap
         return snap
 
-    def _holding(self, now: float, route: str) -> bool:
-        return _holds(self._failure, now, route)
+    def _holding(self, now: float, fetch: Fetch) -> bool:
+        failure = self._failure  # the route (a digest) is worked out only when one is held
+        return failure is not None and _holds(failure, now, fetch.route)
 
-    def _check_failure(self, now: float, snap: Optional[Snapshot], route: str) -> None:
-        """Fail at once while held back on this route, unless a token can still be sent."""
+    def _check_failure(self, now: float, snap: Optional[Snapshot], fetch: Fetch) -> None:
+        """Fail at once while held back on the fetch's route, unless a token can be sent."""
         usable = window(snap, now) in (Window.FRESH, Window.ADVISORY)
-        if self._holding(now, route) and not usable:
+        if self._holding(now, fetch) and not usable:
             assert self._failure is not None
             raise self._error(self._failure, now)
 

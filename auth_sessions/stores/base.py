@@ -3,10 +3,10 @@
 A store is storage plus a lock. ``BaseTokenStore`` brings the lock (per-key, dropped when
 unused, interrupt-safe; then the store's cross-process lock, under one timeout budget), fork
 hygiene, the injectable clock, copy semantics and cache control. A new store subclasses it
-and writes only its storage primitives: ``get``, ``put``, ``invalidate`` (compare-and-delete),
-``delete``, ``get_failure``, ``put_failure``, ``_clear_storage`` — plus
-``_process_lock_factory`` if processes share it, and ``load`` if it can read a token and a
-failure in one round trip.
+and writes only the storage primitives it declares abstract: ``get``, ``put``,
+``invalidate`` (compare-and-delete), ``delete``, ``get_failure``, ``put_failure``,
+``clear_storage`` — plus ``process_lock`` if processes share it, ``after_fork`` if it holds
+connections, and ``load`` if it can read a token and a failure in one round trip.
 """
 
 from __future__ import annotations
