@@ -35,6 +35,7 @@ from .stores import (
     RedisTokenStore,
     TokenStore,
     default_store,
+    generate_store_key,
 )
 from .tokens import Failure, Secret, Token
 from .vendors import BUILTIN, CairAuth, CobeeAuth, ManisAuth, OAuth2Auth, OrumAuth, SoharAuth
@@ -75,6 +76,7 @@ __all__ = [
     "__version__",
     "default_store",
     "for_vendor",
+    "generate_store_key",
     "register_vendor",
     "subscribe",
     "vendor_class",

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from . import __version__
 from .errors import AuthError, ConfigurationError
 from .sessions import env_vars, for_vendor, vendor_class, vendor_names
+from .stores import generate_store_key
 from .tokens import Token
 
 __all__ = ["main"]
@@ -63,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
 
     fake = sub.add_parser("fake", help="serve the fake vendors here until Ctrl-C")
     fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+
+    sub.add_parser(
+        "store-key", help="print a new store encryption key (for AUTH_SESSIONS_STORE_KEYS)"
+    )
     return parser
 
 
@@ -212,12 +217,18 @@ def _cmd_fake(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_store_key(args: argparse.Namespace) -> int:
+    print(generate_store_key())
+    return EXIT_OK
+
+
 _COMMANDS = {
     "demo": _cmd_demo,
     "token": _cmd_token,
     "check": _cmd_check,
     "vendors": _cmd_vendors,
     "fake": _cmd_fake,
+    "store-key": _cmd_store_key,
 }
 
 # Library messages name Python arguments; on the command line the same settings are flags.

@@ -35,6 +35,7 @@ KINDS = {
     "store_outage": logging.WARNING,  # a shared store became unreachable
     "store_recovered": logging.INFO,  # ... and is reachable again
     "store_corrupt": logging.WARNING,  # a token file could not be read (taken as empty)
+    "store_entry_rejected": logging.WARNING,  # a sealed entry did not open: taken as a miss
     "refresh_refused": logging.INFO,  # refresh refused or its outcome unknown: credentials next
     "scope_changed": logging.INFO,  # the server granted another scope than the one asked
     "replay_skipped": logging.INFO,  # a 401 whose body cannot be rewound is returned as is

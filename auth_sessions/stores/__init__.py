@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._seal import generate_store_key
 from .base import BaseTokenStore, TokenStore
 from .file import FileTokenStore
 from .memory import MemoryTokenStore, default_store
@@ -14,4 +15,5 @@ __all__ = [
     "RedisTokenStore",
     "TokenStore",
     "default_store",
+    "generate_store_key",
 ]

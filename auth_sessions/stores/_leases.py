@@ -16,7 +16,7 @@ import threading
 import weakref
 from typing import Any, Dict, Tuple, Type
 
-__all__ = ["LEASE_MARGIN", "Leases"]
+__all__ = ["LEASE_MARGIN", "Leases", "compare_and_delete"]
 
 LEASE_MARGIN = 2.0
 """Seconds a lease outlasts the budget of the fetch it guards."""
@@ -25,6 +25,12 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def compare_and_delete(client: Any, name: str, value: Any) -> bool:
+    """Delete ``name`` only if it still holds ``value``, in one step (a lease's release, a
+    stale entry's invalidation)."""
+    return bool(client.eval(_RELEASE, 1, name, value))
 
 
 class Leases:
@@ -52,7 +58,7 @@ class Leases:
         with self._lock:
             self._held.pop((name, token), None)
         try:
-            self._client.eval(_RELEASE, 1, name, token)
+            compare_and_delete(self._client, name, token)
         except self._errors:
             with self._lock:
                 self._unfenced[(name, token)] = None

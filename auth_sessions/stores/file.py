@@ -10,13 +10,25 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Set, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterator,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 from ..errors import ConfigurationError
 from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
+from ._seal import codec_for
 from .base import BaseTokenStore
 
 __all__ = ["FileTokenStore"]
@@ -46,21 +58,31 @@ class FileTokenStore(BaseTokenStore):
     event, and no request fails for it. Single-flight holds
     across processes through ``flock`` on a lock file per credential set, next to the token
     file, and so does failure memory. Thread-safe, and fork-safe: a child never inherits a
-    lock held in the parent.
+    lock held in the parent. With ``encryption_keys`` (or ``AUTH_SESSIONS_STORE_KEYS``)
+    every entry is sealed (AES-256-GCM) under a digest of its credential key: the file then
+    shows no token, client id or vendor name, only when each entry may be pruned.
 
     Args:
         path: the token file; created if absent (its directory must exist).
         clock: epoch-seconds clock that expiries are compared with.
+        encryption_keys: url-safe base64 32-byte keys; the first seals, all open. None: from
+            ``AUTH_SESSIONS_STORE_KEYS``, in clear when that is unset.
 
     Raises:
         ConfigurationError: the file exists and is readable by group or others, or is not a
-            regular file.
+            regular file; a key is malformed, or ``cryptography`` is missing for keys.
     """
 
     def __init__(
-        self, path: Union[str, os.PathLike[str]], *, clock: Callable[[], float] = time.time
+        self,
+        path: Union[str, os.PathLike[str]],
+        *,
+        clock: Callable[[], float] = time.time,
+        encryption_keys: Optional[Sequence[str]] = None,
     ) -> None:
         super().__init__(clock=clock)
+        self._codec = codec_for(encryption_keys, "FileTokenStore")
+        self._given_keys = None if encryption_keys is None else list(encryption_keys)
         self.path = Path(path)
         try:  # no symlink followed, and a FIFO planted at the path cannot block the open
             fd = os.open(self.path, os.O_CREAT | os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK, 0o600)
@@ -89,10 +111,29 @@ class FileTokenStore(BaseTokenStore):
         self._memory = self._outages.memory
 
     def __repr__(self) -> str:
-        return f"FileTokenStore({str(self.path)!r})"
+        sealed = ", sealed" if self._codec.sealed else ""
+        return f"FileTokenStore({str(self.path)!r}{sealed})"
 
     def __reduce__(self) -> Any:
-        return (FileTokenStore, (str(self.path),))  # reopened from its path when loaded
+        return (_reopen, (str(self.path), self._given_keys))  # reopened from its path
+
+    # ---------------------------------------------------------------- entries
+
+    def _name(self, key: str) -> str:
+        """An entry's name in the file: the credential key, or its digest when sealed."""
+        return hashed(key) if self._codec.sealed else key
+
+    def _pack(self, name: str, data: Dict[str, Any], until: float) -> Dict[str, Any]:
+        if not self._codec.sealed:
+            return data
+        return {"until_ts": until, "sealed": self._codec.seal(name, data)}
+
+    def _unpack(self, name: str, entry: Any) -> Optional[Dict[str, Any]]:
+        if not isinstance(entry, dict):
+            return None
+        if self._codec.sealed or "sealed" in entry:
+            return self._codec.open(name, entry.get("sealed"))
+        return entry
 
     def after_fork(self) -> None:
         self._outages.after_fork()
@@ -193,10 +234,11 @@ class FileTokenStore(BaseTokenStore):
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
         def shared() -> Tuple[Optional[Token], Optional[Failure]]:
-            data, now = self._read(), self.clock()
-            entry, failed = data.get(key), data.get(_FAILURE + key)
-            token = token_from_dict(entry) if _alive(entry, now) else None
-            failure = Failure.from_dict(failed) if failed is not None else None
+            data, now, name = self._read(), self.clock(), self._name(key)
+            entry, failed = data.get(name), data.get(_FAILURE + name)
+            token = token_from_dict(self._unpack(name, entry)) if _alive(entry, now) else None
+            opened = self._unpack(_FAILURE + name, failed) if failed is not None else None
+            failure = Failure.from_dict(opened) if opened is not None else None
             return token, failure if failure is not None and failure.until_ts > now else None
 
         return self._outages.read(shared, lambda: self._memory.load(key))
@@ -204,32 +246,33 @@ class FileTokenStore(BaseTokenStore):
     def put(self, key: str, token: Token) -> None:
         self._memory.put(key, token)  # the stand-in, warm for when the file fails
         self._outages.fetched(key)
-        self._outages.write(
-            lambda: self._change(lambda data: data.update({key: token_to_dict(token)}))
-        )
+        name = self._name(key)
+        entry = self._pack(name, token_to_dict(token), token.keep_until)
+        self._outages.write(lambda: self._change(lambda data: data.update({name: entry})))
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._memory.invalidate(key, token)
+        name = self._name(key)
 
         def drop(data: Dict[str, Any]) -> bool:
-            current = token_from_dict(data.get(key))
+            current = token_from_dict(self._unpack(name, data.get(name)))
             if current is None or current.access_token != token.access_token:
                 return False
-            del data[key]
+            del data[name]
             return True
 
         return bool(self._outages.read(lambda: self._change(drop), lambda: local))
 
     def delete(self, key: str) -> None:
         self._memory.delete(key)
-        self._outages.write(
-            lambda: self._change(lambda data: [data.pop(k, None) for k in (key, _FAILURE + key)])
-        )
+        names = (self._name(key), _FAILURE + self._name(key))
+        self._outages.write(lambda: self._change(lambda data: [data.pop(n, None) for n in names]))
 
     def put_failure(self, key: str, failure: Failure) -> None:
         self._memory.put_failure(key, failure)
-        entry = failure.to_dict()
-        self._outages.write(lambda: self._change(lambda data: data.update({_FAILURE + key: entry})))
+        name = _FAILURE + self._name(key)
+        entry = self._pack(name, failure.to_dict(), failure.until_ts)
+        self._outages.write(lambda: self._change(lambda data: data.update({name: entry})))
 
     def may_refresh(self, key: str, token: Token) -> bool:
         return self._outages.may_refresh(key)
@@ -245,6 +288,10 @@ class FileTokenStore(BaseTokenStore):
     def process_lock(self, key: str, blocking: bool, timeout: float) -> ContextManager[bool]:
         lock_path = self.path.with_name(f"{self.path.name}.{hashed(key)[:16]}.lock")
         return self._flock(lock_path, blocking, timeout)
+
+
+def _reopen(path: str, keys: Optional[Sequence[str]]) -> FileTokenStore:
+    return FileTokenStore(path, encryption_keys=keys)
 
 
 def _take(fd: int, blocking: bool, deadline: float) -> bool:

@@ -4,39 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 from ..errors import ConfigurationError
+from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
-from ._leases import LEASE_MARGIN, Leases
+from ._leases import LEASE_MARGIN, Leases, compare_and_delete
+from ._seal import codec_for
+from ._topology import describe, outage_errors, reopen, replica_confirms
 from .base import BaseTokenStore
 
 __all__ = ["RedisTokenStore"]
 
-# Compare-and-delete in one step: remove the entry only if it still holds the token sent.
-_INVALIDATE = """
-local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
-local ok, entry = pcall(cjson.decode, value)
-if ok and entry['digest'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def _digest(token: Token) -> str:
-    return hashlib.sha256(token.access_token.reveal().encode()).hexdigest()
+_WAIT_MS = 500  # how long a spent-mark may take to reach a replica
 
 
 class RedisTokenStore(BaseTokenStore):
     """Tokens in Redis, shared by every process and host that points at it.
 
-    Each token (with its refresh token, if the vendor rotates one) is stored under
-    ``{prefix}token:{digest of the store key}`` with a TTL equal to its remaining life.
+    Any topology: one node, a Sentinel-managed master or Redis Cluster. Each token (with its
+    refresh token, if the vendor rotates one) is stored under ``{prefix}token:{<digest>}``
+    with a TTL equal to its remaining life; every key of one credential set carries the same
+    hash tag ``{<digest>}``, so its multi-key commands and scripts stay in one Cluster slot.
     Single-flight uses a lease (a Redis lock lasting the fetch's budget plus 2 s, released on
     every exit path, interpreter exit included: see ``stores/_leases.py``), so a holder cannot
     block the fleet; compare-and-invalidate is one Lua script. When Redis is unreachable the
@@ -45,19 +38,27 @@ class RedisTokenStore(BaseTokenStore):
     is presented only if this process fetched it itself since the outage began (another
     process may have rotated any older one). Failure memory is shared like tokens.
     Thread-safe and fork-safe (redis-py reconnects in a forked child; in-process locks are
-    reset).
+    reset). A single-use refresh token is presented only after a spent-mark for it was
+    written (``SET NX``) and, where the primary has replicas, reached one (``WAIT``): across
+    a failover no process presents it twice. With ``encryption_keys`` (or
+    ``AUTH_SESSIONS_STORE_KEYS``) every entry is sealed (AES-256-GCM, see ``docs/sealing.md``).
 
     Args:
-        client_or_url: a ``redis.Redis`` client or a ``redis://`` URL.
+        client_or_url: a ``redis.Redis``, a ``redis.cluster.RedisCluster``, a
+            Sentinel-managed master, or a ``redis://``, ``rediss://`` or ``unix://`` URL.
         prefix: prepended to every key this store writes.
         lock_ttl: the longest a lease (the cross-process lock) may last. A lease lasts the
             guarded fetch's budget plus 2 s, and never more than this.
         retry_interval: seconds to stay on the fallback after Redis failed.
         socket_timeout: connect and read timeout when a URL is given.
         clock: epoch-seconds clock for TTLs and failure memory.
+        encryption_keys: url-safe base64 32-byte keys; the first seals, all open. None: from
+            ``AUTH_SESSIONS_STORE_KEYS``, in clear when that is unset.
 
     Raises:
-        ConfigurationError: redis-py is not installed (``pip install 'auth-sessions[redis]'``).
+        ConfigurationError: redis-py is not installed (``pip install 'auth-sessions[redis]'``),
+            a key is malformed, ``cryptography`` is missing for keys, or ``prefix`` opens a
+            hash tag it does not close.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class RedisTokenStore(BaseTokenStore):
         retry_interval: float = 5.0,
         socket_timeout: float = 1.0,
         clock: Callable[[], float] = time.time,
+        encryption_keys: Optional[Sequence[str]] = None,
     ) -> None:
         super().__init__(clock=clock)
         try:
@@ -77,7 +79,10 @@ class RedisTokenStore(BaseTokenStore):
             raise ConfigurationError(
                 "RedisTokenStore needs redis-py: pip install 'auth-sessions[redis]'"
             ) from None
-        errors = (redis.RedisError, OSError)
+        _check_prefix(prefix)
+        errors = outage_errors(redis)
+        self._codec = codec_for(encryption_keys, "RedisTokenStore")
+        self._given_keys = None if encryption_keys is None else list(encryption_keys)
         self._url = client_or_url if isinstance(client_or_url, str) else None
         self._socket_timeout = socket_timeout
         if isinstance(client_or_url, str):
@@ -88,26 +93,23 @@ class RedisTokenStore(BaseTokenStore):
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
-        self._script = self.client.register_script(_INVALIDATE)
         self._outages = Fallback("Redis", errors, retry_interval=retry_interval, clock=clock)
         self._leases = Leases(self.client, errors)
         self._fallback = self._outages.memory
 
     def __repr__(self) -> str:
-        return f"RedisTokenStore(prefix={self.prefix!r}, outage={self._outages.outage})"
+        sealed = ", sealed" if self._codec.sealed else ""
+        return f"RedisTokenStore(prefix={self.prefix!r}, outage={self._outages.outage}{sealed})"
 
     def __reduce__(self) -> Any:
-        """Reopened from its URL (or its client's connection settings) when loaded."""
-        target: Any = self._url
-        if target is None:
-            pool = getattr(self.client, "connection_pool", None)
-            kwargs = dict(getattr(pool, "connection_kwargs", {}))
-            target = _ClientSpec(kwargs)
+        """Reopened from its URL, or on its client's topology (one node, Sentinel, Cluster)."""
+        target: Any = self._url if self._url is not None else describe(self.client)
         options = {
             "prefix": self.prefix,
             "lock_ttl": self.lock_ttl,
             "retry_interval": self.retry_interval,
             "socket_timeout": self._socket_timeout,
+            "encryption_keys": self._given_keys,
         }
         return (_reopen, (target, options))
 
@@ -119,11 +121,22 @@ class RedisTokenStore(BaseTokenStore):
         if pool is not None and hasattr(pool, "reset"):
             pool.reset()
 
+    def _name(self, space: str, key: str) -> str:
+        """``{prefix}{space}:{<digest>}``: one hash tag for every key of a credential set."""
+        return f"{self.prefix}{space}:{{{hashed(key)}}}"
+
     def _key(self, key: str) -> str:
-        return f"{self.prefix}token:{hashed(key)}"
+        return self._name("token", key)
 
     def _failure_key(self, key: str) -> str:
-        return f"{self.prefix}failure:{hashed(key)}"
+        return self._name("failure", key)
+
+    def _token(self, name: str, raw: Any) -> Optional[Token]:
+        return token_from_dict(self._codec.open(name, raw))
+
+    def _failure(self, name: str, raw: Any) -> Optional[Failure]:
+        data = self._codec.open(name, raw)
+        return None if data is None else Failure.from_dict(data)
 
     # ---------------------------------------------------------------- TokenStore
 
@@ -135,11 +148,12 @@ class RedisTokenStore(BaseTokenStore):
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
         def shared() -> Tuple[Optional[Token], Optional[Failure]]:
-            raw = self.client.mget([self._key(key), self._failure_key(key)])
-            failure: Optional[Failure] = _decode(raw[1], Failure.from_dict)
+            names = [self._key(key), self._failure_key(key)]
+            raw = self.client.mget(names)
+            failure = self._failure(names[1], raw[1])
             if failure is not None and failure.until_ts <= self.clock():
                 failure = None
-            return _decode(raw[0], token_from_dict), failure
+            return self._token(names[0], raw[0]), failure
 
         return self._outages.read(shared, lambda: self._fallback.load(key))
 
@@ -148,17 +162,22 @@ class RedisTokenStore(BaseTokenStore):
         self._outages.fetched(key)
         ttl_ms = int((token.keep_until - self.clock()) * 1000)
         if ttl_ms > 0:
-            value = json.dumps({**token_to_dict(token), "digest": _digest(token)})
-            self._outages.write(lambda: self.client.set(self._key(key), value, px=ttl_ms))
+            name = self._key(key)
+            value = self._codec.seal(name, token_to_dict(token))
+            self._outages.write(lambda: self.client.set(name, value, px=ttl_ms))
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._fallback.invalidate(key, token)
-        return bool(
-            self._outages.read(
-                lambda: self._script(keys=[self._key(key)], args=[_digest(token)]),
-                lambda: local,
-            )
-        )
+        name = self._key(key)
+
+        def shared() -> bool:  # the entry read is the entry deleted, or nothing is
+            raw = self.client.get(name)
+            current = self._token(name, raw)
+            if current is None or current.access_token != token.access_token:
+                return False
+            return compare_and_delete(self.client, name, raw)
+
+        return bool(self._outages.read(shared, lambda: local))
 
     def delete(self, key: str) -> None:
         self._fallback.delete(key)
@@ -168,17 +187,39 @@ class RedisTokenStore(BaseTokenStore):
         self._fallback.put_failure(key, failure)
         ttl_ms = int((failure.until_ts - self.clock()) * 1000)
         if ttl_ms > 0:
-            value = json.dumps(failure.to_dict())
-            self._outages.write(lambda: self.client.set(self._failure_key(key), value, px=ttl_ms))
+            name = self._failure_key(key)
+            value = self._codec.seal(name, failure.to_dict())
+            self._outages.write(lambda: self.client.set(name, value, px=ttl_ms))
 
     def may_refresh(self, key: str, token: Token) -> bool:
+        """Spend ``token``'s refresh token: True only if no other process did, as far as
+        this store can prove (see the class docstring); during an outage, the fallback's
+        rule."""
+        if token.refresh_token is not None and self._outages.available():
+            with contextlib.suppress(Down):
+                return bool(self._outages.call(lambda: self._spend(key, token)))
         return self._outages.may_refresh(key)
+
+    def _spend(self, key: str, token: Token) -> bool:
+        assert token.refresh_token is not None
+        spent = hashlib.sha256(token.refresh_token.reveal().encode()).hexdigest()[:32]
+        name = f"{self._name('spent', key)}:{spent}"
+        ttl_ms = max(1000, int((token.keep_until - self.clock()) * 1000) + 60_000)
+        if not self.client.set(name, b"1", nx=True, px=ttl_ms):
+            why = "another process presented it already"
+        elif not replica_confirms(self.client, name, _WAIT_MS):
+            why = "its spent-mark reached no replica (a failover may be under way)"
+        else:
+            return True
+        message = f"refresh token not presented: {why}; client credentials instead"
+        emit(Event("refresh_refused", "", message, outcome="spent"))
+        return False
 
     def clear_storage(self) -> None:
         self._fallback.clear_storage()
 
         def shared() -> None:  # its own namespaces only: never a neighbour's key, never a lock
-            for space in ("token:", "failure:"):
+            for space in ("token:", "failure:", "spent:"):
                 pattern = _glob_escape(self.prefix + space) + "*"
                 keys = list(self.client.scan_iter(match=pattern))
                 if keys:
@@ -192,7 +233,7 @@ class RedisTokenStore(BaseTokenStore):
             yield True  # across processes only while Redis is up
             return
         self._leases.sweep()
-        name, token = f"{self.prefix}lock:{hashed(key)}", uuid.uuid4().hex
+        name, token = self._name("lock", key), uuid.uuid4().hex
         ttl = min(self.lock_ttl, timeout + LEASE_MARGIN)  # the fetch never outlives its budget
         lock = self.client.lock(name, timeout=ttl, sleep=0.01, thread_local=False)
         try:
@@ -215,32 +256,22 @@ class RedisTokenStore(BaseTokenStore):
             self._leases.release(name, token)  # ours only; it may have expired already
 
 
-class _ClientSpec:
-    """The connection settings of a given ``redis.Redis`` client, for pickling."""
-
-    def __init__(self, kwargs: Dict[str, Any]) -> None:
-        self.kwargs: Dict[str, Any] = {
-            k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))
-        }
-
-
 def _reopen(target: Any, options: Dict[str, Any]) -> RedisTokenStore:
-    if isinstance(target, _ClientSpec):
-        import redis
-
-        target = redis.Redis(**target.kwargs)
+    if isinstance(target, tuple):
+        target = reopen(*target)
     return RedisTokenStore(target, **options)
+
+
+def _check_prefix(prefix: str) -> None:
+    """A prefix may carry a whole hash tag (then it places every key), never half of one."""
+    opened = prefix.find("{")
+    if opened >= 0 and prefix.find("}", opened + 2) < 0:
+        raise ConfigurationError(
+            f"RedisTokenStore: prefix={prefix!r} opens a hash tag it does not close; a prefix "
+            "may hold a whole non-empty {tag} or no brace at all"
+        )
 
 
 def _glob_escape(text: str) -> str:
     """``text`` matched literally by a Redis glob (``*``, ``?``, ``[``, ``\\`` escaped)."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
-def _decode(raw: Any, build: Callable[[Any], Any]) -> Any:
-    if raw is None:
-        return None
-    try:
-        return build(json.loads(raw))
-    except ValueError:
-        return None
