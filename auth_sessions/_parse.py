@@ -116,6 +116,9 @@ class WireFormat:
         refresh_path / refresh_request_field: the refresh grant, if the vendor has one: its
             path, and the JSON key that carries the refresh token in its body.
         refresh_field / refresh_expiry_field: response fields of the refresh token.
+        single_use_refresh: each refresh token works once (the answer carries the next one):
+            a shared store then lets one process present it, and never twice across a
+            failover.
         retry_after_headers: the vendor's own delay headers, read when a 429/503 carries no
             ``Retry-After`` (seconds, or a number with an ``ms``/``s`` suffix).
     """
@@ -132,6 +135,7 @@ class WireFormat:
     refresh_request_field: Optional[str] = None
     refresh_field: Optional[str] = None
     refresh_expiry_field: Optional[str] = None
+    single_use_refresh: bool = False
     retry_after_headers: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

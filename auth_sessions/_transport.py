@@ -145,6 +145,11 @@ class Fetcher:
         """The transport's route (failure memory is kept per route)."""
         return self.transport.route()
 
+    @property
+    def single_use(self) -> bool:
+        """Whether the vendor's refresh tokens work once (the store must spend them)."""
+        return self.endpoint.wire.single_use_refresh
+
     def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
         call = Call(self.transport, self.timeout, self.policy, deadline, self.clock)
         return obtain(self.endpoint, current, refresh, call)

@@ -49,10 +49,14 @@ _GRACE = 5.0  # a flight this long past its deadline is taken as dead and replac
 class Fetch(Protocol):
     """``fetch(current, refresh, deadline)``: a new token. ``current`` is the token being
     replaced (never echoed in a message), ``refresh`` whether its refresh token may be
-    presented. ``route`` names the transport it travels on (failure memory is per route)."""
+    presented. ``route`` names the transport it travels on (failure memory is per route);
+    ``single_use`` says whether a refresh token works once (the store must spend it)."""
 
     @property
     def route(self) -> str: ...
+
+    @property
+    def single_use(self) -> bool: ...
 
     def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained: ...
 
@@ -336,7 +340,7 @@ class TokenManager:
         refresh = (
             current is not None
             and current.refresh_usable(now)
-            and self.store.may_refresh(self.key, current)
+            and (not fetch.single_use or self.store.may_refresh(self.key, current))
         )
         started = self.monotonic()
         try:

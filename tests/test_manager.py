@@ -27,6 +27,7 @@ class FakeFetch:
     can be held on a gate or made to fail."""
 
     route = "test"
+    single_use = True
 
     def __init__(self, clock: ManualClock, lifetime: float = 100.0) -> None:
         self.clock, self.lifetime = clock, lifetime

@@ -76,8 +76,9 @@ class TokenStore(Protocol):
         ...
 
     def may_refresh(self, key: str, token: Token) -> bool:
-        """Whether ``token``'s refresh token may be presented: False when another process
-        could have rotated it already (a shared store during an outage)."""
+        """Whether ``token``'s single-use refresh token may be presented, spending it: False
+        when another process could have presented it already (a shared store during an
+        outage, or after a failover). Called right before the refresh is sent."""
         ...
 
     def lock(

@@ -26,6 +26,7 @@ VENDOR = register(
             refresh_request_field="refreshToken",
             refresh_field="refreshToken",
             refresh_expiry_field="refreshTokenExpiresAt",
+            single_use_refresh=True,
         ),
     )
 )
