@@ -6,14 +6,14 @@ import os
 import threading
 import uuid
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Any, Callable, Iterator, Tuple, TypeVar
 
 import pytest
 
 from auth_sessions import RetryPolicy, vendor_class, vendor_names
 from auth_sessions.testing import FakeVendors, ManualClock
 from auth_sessions.testing._vendors import SPECS
-from auth_sessions.testing.redis_server import RedisServer
+from auth_sessions.testing.redis_server import RedisClusterServers, RedisServer, SentinelSet
 
 from ._net import NET_ENV, Pki, make_pki
 
@@ -77,9 +77,12 @@ def run_while_held(fake: FakeVendors, vendor: str, count: int, target, *args) ->
 # server is a failure (.ci/run installs it).
 
 
-def _start(folder: Path) -> RedisServer:
+T = TypeVar("T")
+
+
+def _start(folder: Path, kind: Callable[..., T] = RedisServer, **options: Any) -> T:
     try:
-        return RedisServer(str(folder))
+        return kind(str(folder), **options)
     except FileNotFoundError as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{exc}; CI must install it")
@@ -90,6 +93,27 @@ def _start(folder: Path) -> RedisServer:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with _start(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster: 3 primaries with a replica each, on loopback."""
+    with _start(tmp_path_factory.mktemp("cluster"), RedisClusterServers) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of this test's own, which the test may fail over."""
+    with _start(tmp_path, RedisClusterServers) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
+    """A master, a replica and 3 sentinels of this test's own, which it may fail over."""
+    with _start(tmp_path, SentinelSet) as sentinels:
+        yield sentinels
 
 
 @pytest.fixture

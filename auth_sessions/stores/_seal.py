@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 from ..errors import ConfigurationError
 from ..events import Event, emit
 
-__all__ = ["ENV", "PLAIN", "Codec", "Sealed", "codec_for", "generate_store_key"]
+__all__ = ["ENV", "PLAIN", "Codec", "Sealed", "codec_for", "generate_store_key", "rejected"]
 
 ENV = "AUTH_SESSIONS_STORE_KEYS"
 _MARK = "as1."
@@ -46,7 +46,7 @@ class Codec:
             return None
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         if text.startswith(_MARK):
-            _rejected(f"a sealed store entry was found but no {ENV} are set here")
+            rejected(UNKEYED)
             return None
         try:
             data = json.loads(text)
@@ -86,8 +86,7 @@ class Sealed(Codec):
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         data = self._open(name, text) if text.startswith(_MARK) else None
         if data is None:
-            _rejected("a store entry did not open with this store's keys (another key, "
-                      "tampered, or written before sealing); taken as a miss")  # fmt: skip
+            rejected(UNOPENED)
         return data
 
     def _open(self, name: str, text: str) -> Optional[Dict[str, Any]]:
@@ -150,5 +149,13 @@ def _key_id(key: bytes) -> bytes:
     return hashlib.sha256(b"auth-sessions store key id\0" + key).digest()[:4]
 
 
-def _rejected(message: str) -> None:
+UNKEYED = f"a sealed store entry was found but no {ENV} are set here; taken as a miss"
+UNOPENED = (
+    "a store entry did not open with this store's keys (another key, tampered, or written "
+    "before sealing); taken as a miss"
+)
+
+
+def rejected(message: str) -> None:
+    """Say that an entry was taken as a miss (the ``store_entry_rejected`` event)."""
     emit(Event("store_entry_rejected", "", message, outcome="rejected"))

@@ -28,7 +28,7 @@ from ..events import Event, emit
 from ..tokens import Failure, Token
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
-from ._seal import codec_for
+from ._seal import UNKEYED, UNOPENED, codec_for, rejected
 from .base import BaseTokenStore
 
 __all__ = ["FileTokenStore"]
@@ -128,6 +128,22 @@ class FileTokenStore(BaseTokenStore):
             return data
         return {"until_ts": until, "sealed": self._codec.seal(name, data)}
 
+    def _find(self, data: Dict[str, Any], key: str, space: str = "") -> Tuple[str, Any]:
+        """``(name, entry)`` of ``key`` in ``data``; an entry of the other kind (in clear
+        when sealed, sealed when in clear) is a miss, and said so."""
+        name = space + self._name(key)
+        if name not in data:
+            other = space + (key if self._codec.sealed else hashed(key))
+            if other in data:
+                rejected(UNOPENED if self._codec.sealed else UNKEYED)
+        return name, data.get(name)
+
+    def _keeps(self, entry: Any, now: float) -> bool:
+        """Whether a write keeps ``entry``: alive, and sealed when this store seals (a
+        sealed store never leaves a token in clear behind it)."""
+        plain = isinstance(entry, dict) and "sealed" not in entry
+        return _alive(entry, now) and not (self._codec.sealed and plain)
+
     def _unpack(self, name: str, entry: Any) -> Optional[Dict[str, Any]]:
         if not isinstance(entry, dict):
             return None
@@ -189,7 +205,7 @@ class FileTokenStore(BaseTokenStore):
                 raise TimeoutError(f"could not lock {self.path} for writing")
             data = self._read()
             now = self.clock()
-            for key in [k for k, v in data.items() if not _alive(v, now)]:
+            for key in [k for k, v in data.items() if not self._keeps(v, now)]:
                 del data[key]
             yield data
             self._write(data)
@@ -234,10 +250,11 @@ class FileTokenStore(BaseTokenStore):
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
         def shared() -> Tuple[Optional[Token], Optional[Failure]]:
-            data, now, name = self._read(), self.clock(), self._name(key)
-            entry, failed = data.get(name), data.get(_FAILURE + name)
+            data, now = self._read(), self.clock()
+            name, entry = self._find(data, key)
+            failure_name, failed = self._find(data, key, _FAILURE)
             token = token_from_dict(self._unpack(name, entry)) if _alive(entry, now) else None
-            opened = self._unpack(_FAILURE + name, failed) if failed is not None else None
+            opened = self._unpack(failure_name, failed) if failed is not None else None
             failure = Failure.from_dict(opened) if opened is not None else None
             return token, failure if failure is not None and failure.until_ts > now else None
 

@@ -9,15 +9,29 @@ import auth_sessions
 from auth_sessions import FileTokenStore, RedisTokenStore, TokenStore
 
 
-def make_store(spec: Tuple[str, ...]) -> TokenStore:
+def make_store(spec: Tuple[Any, ...]) -> TokenStore:
+    """``("file", path)``, ``("redis", url, prefix[, lock_ttl])``, ``("cluster", nodes,
+    prefix)`` or ``("sentinel", sentinels, service, prefix)``."""
     if spec[0] == "file":
         return FileTokenStore(spec[1])
+    if spec[0] == "cluster":
+        from redis.cluster import ClusterNode, RedisCluster
+
+        nodes = [ClusterNode(host, port) for host, port in spec[1]]
+        return RedisTokenStore(
+            RedisCluster(startup_nodes=nodes, socket_timeout=1.0), prefix=spec[2]
+        )
+    if spec[0] == "sentinel":
+        from redis.sentinel import Sentinel
+
+        master = Sentinel(spec[1], socket_timeout=1.0).master_for(spec[2], socket_timeout=1.0)
+        return RedisTokenStore(master, prefix=spec[3])
     lock_ttl = float(spec[3]) if len(spec) > 3 else 120.0
     return RedisTokenStore(spec[1], prefix=spec[2], lock_ttl=lock_ttl)
 
 
 def hammer(
-    spec: Tuple[str, ...],
+    spec: Tuple[Any, ...],
     vendor: str,
     kwargs: Dict[str, Any],
     threads: int,
@@ -62,7 +76,7 @@ def hammer(
     out.put(statuses)
 
 
-def hold_lock(spec: Tuple[str, ...], key: str, held: Any, release: Any) -> None:
+def hold_lock(spec: Tuple[Any, ...], key: str, held: Any, release: Any) -> None:
     """Take the store's lock for ``key``, say so, and keep it until told (or killed)."""
     store = make_store(spec)
     with store.lock(key) as acquired:

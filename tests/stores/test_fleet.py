@@ -21,7 +21,7 @@ PROCESSES, THREADS = 8, 8
 def _fleet(
     fake: FakeVendors,
     vendor: str,
-    spec: Tuple[str, ...],
+    spec: Tuple[Any, ...],
     processes: int = PROCESSES,
     calls: int = 1,
     held: bool = False,
@@ -65,16 +65,20 @@ def _fleet(
     return statuses
 
 
-@pytest.fixture(params=["file", "redis"])
-def spec(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Tuple[str, ...]:
+@pytest.fixture(params=["file", "redis", "cluster"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Tuple[Any, ...]:
+    """The shared stores: a file, one Redis node, and a Redis Cluster (3 primaries with a
+    replica each) reached through a ``RedisCluster`` client object."""
     if request.param == "file":
         return ("file", str(tmp_path / "tokens.json"))
+    if request.param == "cluster":
+        return ("cluster", request.getfixturevalue("redis_cluster").nodes, prefix)
     server = request.getfixturevalue("redis_server")
     return ("redis", server.url, prefix)
 
 
 def test_cold_store_fleet_one_token_request(
-    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+    fake_vendor: FakeVendors, spec: Tuple[Any, ...]
 ) -> None:
     statuses = _fleet(fake_vendor, "cobee", spec, held=True)
     assert statuses == [200] * (PROCESSES * THREADS)
@@ -82,7 +86,7 @@ def test_cold_store_fleet_one_token_request(
 
 
 def test_401_burst_across_processes_one_renewal(
-    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+    fake_vendor: FakeVendors, spec: Tuple[Any, ...]
 ) -> None:
     statuses = _fleet(fake_vendor, "orum", spec, then_revoke=True)  # each sends a dead token
     assert statuses == [200] * (PROCESSES * THREADS)
@@ -91,7 +95,7 @@ def test_401_burst_across_processes_one_renewal(
     assert counts.token_requests == 2  # ...and one renewal served them: the warm-up, and it
 
 
-def _child(spec: Tuple[str, ...], base: dict, key: str, store_holder: List[Any], out: Any) -> None:
+def _child(spec: Tuple[Any, ...], base: dict, key: str, store_holder: List[Any], out: Any) -> None:
     store = store_holder[0]
     with store.lock(key, blocking=False) as at_once:  # the parent's thread holds it now
         pass
@@ -108,7 +112,7 @@ def test_forked_child_works(
 ) -> None:
     if kind == "memory":
         store: Any = MemoryTokenStore()
-        spec: Tuple[str, ...] = ("memory",)
+        spec: Tuple[Any, ...] = ("memory",)
     elif kind == "file":
         spec = ("file", str(tmp_path / "t.json"))
         store = make_store(spec)
@@ -148,7 +152,7 @@ def test_forked_child_works(
 
 
 def test_refusal_remembered_across_processes(
-    fake_vendor: FakeVendors, spec: Tuple[str, ...]
+    fake_vendor: FakeVendors, spec: Tuple[Any, ...]
 ) -> None:
     outcomes = _fleet(
         fake_vendor, "orum", spec, processes=4, calls=5, client_secret="wrong-secret-123"
