@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Tuple, Type
 
 from ..errors import ConfigurationError
 
-__all__ = ["describe", "outage_errors", "reopen", "replica_confirms"]
+__all__ = ["describe", "mark_spent", "outage_errors", "reopen"]
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -39,22 +39,31 @@ def _sentinel_pool(client: Any) -> Any:
     return pool if hasattr(pool, "sentinel_manager") and hasattr(pool, "service_name") else None
 
 
-def replica_confirms(client: Any, name: str, wait_ms: int) -> bool:
-    """After a write to ``name``: True when it need not or did reach a replica within
-    ``wait_ms`` (``WAIT 1``). A write that only the primary holds is lost if a replica is
-    promoted, so the caller must not act on it as if it were shared."""
-    if is_cluster(client):
-        slot_nodes = client.nodes_manager.slots_cache.get(client.keyslot(name), [])
-        if len(slot_nodes) < 2:
-            return True  # no replica of this slot: nothing to fail over to
-        node = client.get_node_from_key(name)
-        return int(client.execute_command("WAIT", 1, wait_ms, target_nodes=node)) >= 1
+def mark_spent(client: Any, name: str, ttl_ms: int, wait_ms: int) -> str:
+    """Write the mark ``name`` if absent (``SET NX``) and, where the primary has replicas,
+    wait up to ``wait_ms`` for one to hold it (``WAIT 1``, on the same connection). Returns
+    "" when the mark is ours and would survive a failover, else why not. A mark only the
+    primary holds is lost if a replica is promoted, so it proves nothing."""
+    node = (
+        client.get_redis_connection(client.get_node_from_key(name))
+        if is_cluster(client)
+        else client
+    )
     pool = _sentinel_pool(client)
-    if pool is not None:
-        expected = bool(pool.sentinel_manager.discover_slaves(pool.service_name))
+    if pool is not None:  # the sentinels' word: a demoted primary may not know it yet
+        replicas = bool(pool.sentinel_manager.discover_slaves(pool.service_name))
     else:
-        expected = int(client.info("replication").get("connected_slaves", 0)) > 0
-    return not expected or int(client.wait(1, wait_ms)) >= 1
+        replicas = int(node.info("replication").get("connected_slaves", 0)) > 0
+    pipe = node.pipeline(transaction=False)
+    pipe.set(name, b"1", nx=True, px=ttl_ms)
+    if replicas:
+        pipe.wait(1, wait_ms)
+    answers = pipe.execute()
+    if not answers[0]:
+        return "another process presented it already"
+    if replicas and int(answers[1]) < 1:
+        return "its spent-mark reached no replica (a failover may be under way)"
+    return ""
 
 
 # ---------------------------------------------------------------------------- pickling

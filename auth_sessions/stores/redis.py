@@ -15,7 +15,7 @@ from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
 from ._leases import LEASE_MARGIN, Leases, compare_and_delete
 from ._seal import codec_for
-from ._topology import describe, outage_errors, reopen, replica_confirms
+from ._topology import describe, mark_spent, outage_errors, reopen
 from .base import BaseTokenStore
 
 __all__ = ["RedisTokenStore"]
@@ -86,9 +86,10 @@ class RedisTokenStore(BaseTokenStore):
         self._url = client_or_url if isinstance(client_or_url, str) else None
         self._socket_timeout = socket_timeout
         if isinstance(client_or_url, str):
-            client_or_url = redis.Redis.from_url(
-                client_or_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
-            )
+            timeouts = {"socket_timeout": socket_timeout}
+            if not client_or_url.startswith("unix:"):  # redis-py < 5 refuses it for sockets
+                timeouts["socket_connect_timeout"] = socket_timeout
+            client_or_url = redis.Redis.from_url(client_or_url, **timeouts)
         self.client = client_or_url
         self.prefix = prefix
         self.lock_ttl = lock_ttl
@@ -205,11 +206,8 @@ class RedisTokenStore(BaseTokenStore):
         spent = hashlib.sha256(token.refresh_token.reveal().encode()).hexdigest()[:32]
         name = f"{self._name('spent', key)}:{spent}"
         ttl_ms = max(1000, int((token.keep_until - self.clock()) * 1000) + 60_000)
-        if not self.client.set(name, b"1", nx=True, px=ttl_ms):
-            why = "another process presented it already"
-        elif not replica_confirms(self.client, name, _WAIT_MS):
-            why = "its spent-mark reached no replica (a failover may be under way)"
-        else:
+        why = mark_spent(self.client, name, ttl_ms, _WAIT_MS)
+        if not why:
             return True
         message = f"refresh token not presented: {why}; client credentials instead"
         emit(Event("refresh_refused", "", message, outcome="spent"))

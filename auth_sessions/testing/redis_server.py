@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -43,6 +44,7 @@ class RedisServer:
         else:
             args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--dir", folder, "--protected-mode", "no",
+                    "--repl-diskless-sync-delay", "0",
                     *args]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready()
@@ -75,6 +77,23 @@ class RedisServer:
         self.stop()
 
 
+def _cluster_ports(count: int) -> List[int]:
+    """Ports free on loopback whose cluster bus port (port + 10000) is free too."""
+    found: List[int] = []
+    candidates = random.sample(range(20000, 30000), 2000)
+    for port in candidates:
+        try:
+            with socket.socket() as one, socket.socket() as bus:
+                one.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError("no free ports for a cluster")
+
+
 def _free_ports(count: int) -> List[int]:
     probes = [socket.socket() for _ in range(count)]
     try:
@@ -99,6 +118,15 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)  # polling a server that is coming up
 
 
+def _replicas_online(port: int) -> bool:
+    """Whether every replica of the primary on ``port`` has finished its first sync."""
+    import redis
+
+    info = redis.Redis(port=port, socket_timeout=1).info("replication")
+    replicas = [info[f"slave{i}"] for i in range(int(info.get("connected_slaves", 0)))]
+    return bool(replicas) and all(r.get("state") == "online" for r in replicas)
+
+
 class RedisClusterServers:
     """A Redis Cluster on loopback: ``masters`` primaries, each with ``replicas`` replicas
     (``redis-cli --cluster create``). ``nodes`` are ``(host, port)`` pairs; :meth:`client`
@@ -107,8 +135,9 @@ class RedisClusterServers:
 
     def __init__(self, folder: str, *, masters: int = 3, replicas: int = 1) -> None:
         self.servers: List[RedisServer] = []
+        self.masters, self.replicas = masters, replicas
         try:
-            for port in _free_ports(masters * (1 + replicas)):
+            for port in _cluster_ports(masters * (1 + replicas)):
                 node_folder = os.path.join(folder, str(port))
                 os.makedirs(node_folder, exist_ok=True)
                 self.servers.append(
@@ -156,6 +185,8 @@ class RedisClusterServers:
                 self.nodes
             ):
                 return False
+            if node.info("replication")["role"] == "master" and not _replicas_online(port):
+                return False
         client = self.client()
         try:
             client.set("{probe}", "1")
@@ -197,7 +228,7 @@ class SentinelSet:
             for _ in range(replicas):
                 self.servers.append(
                     RedisServer(folder, args=["--replicaof", "127.0.0.1", str(master)])
-                )
+                )  # the master syncs new replicas at once (below), not after 5 s
             for port in _free_ports(sentinels):
                 config = os.path.join(folder, f"sentinel-{port}.conf")
                 with open(config, "w") as handle:
@@ -226,7 +257,7 @@ class SentinelSet:
                 return False
             if len(sentinel.execute_command("SENTINEL", "SENTINELS", self.service)) < 2:
                 return False
-        return True
+        return _replicas_online(self.servers[0].port)
 
     def master_address(self) -> Tuple[str, int]:
         host, port = self._sentinel(*self.sentinels[0]).execute_command(

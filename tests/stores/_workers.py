@@ -88,3 +88,44 @@ def get_status(session: Any) -> Tuple[int, str]:
     """A pickled session, used in a pool worker: its status and the token it sent."""
     response = session.get("/pooled")
     return response.status_code, session.auth.get_token().access_token.reveal()[:12]
+
+
+def loop(
+    spec: Tuple[Any, ...],
+    vendor: str,
+    kwargs: Dict[str, Any],
+    threads: int,
+    start: Any,
+    stop: Any,
+    running: Any,
+    out: Any,
+) -> None:
+    """``threads`` threads calling the API, each pacing itself at ~200 calls/s, from ``start``
+    until ``stop``; each releases ``running`` after its first call. Puts ``{outcome: n}``."""
+    store = make_store(spec)
+    outcomes: Dict[Any, int] = {}
+    lock = threading.Lock()
+
+    def work() -> None:
+        session = auth_sessions.for_vendor(vendor, token_store=store, **kwargs)
+        first = True
+        while True:
+            try:
+                outcome: Any = session.get("/loop").status_code
+            except auth_sessions.AuthError as exc:
+                outcome = type(exc).__name__
+            with lock:
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if first:
+                running.release()
+                first = False
+            if stop.wait(0.005):  # pacing, not synchronisation: stop ends the loop
+                return
+
+    start.wait()
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out.put(outcomes)
