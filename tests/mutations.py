@@ -322,6 +322,61 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (("auth_sessions/_settings.py", "        if name not in valid:\n", "        if False:\n"),),
         ("tests/test_settings.py", "tests/test_errors.py"),
     ),
+    M(
+        "keys without the hash tag",
+        (
+            (
+                "auth_sessions/stores/redis.py",
+                'return f"{self.prefix}{space}:{{{hashed(key)}}}"',
+                'return f"{self.prefix}{space}:{hashed(key)}"',
+            ),
+        ),
+        ("tests/stores/test_topologies.py", "tests/stores/test_fleet.py"),
+    ),
+    M(
+        "cluster errors not treated as an outage",
+        (
+            (
+                "auth_sessions/stores/_topology.py",
+                "return (redis.RedisError, redis.exceptions.RedisClusterException, OSError)",
+                "return (redis.RedisError, OSError)",
+            ),
+        ),
+        ("tests/stores/test_topologies.py",),
+    ),
+    M(
+        "refresh presented without the spent-mark",
+        (
+            (
+                "auth_sessions/stores/redis.py",
+                "if token.refresh_token is not None and self._outages.available():",
+                "if False:",
+            ),
+        ),
+        ("tests/stores/test_topologies.py", "tests/stores/test_redis_store.py"),
+    ),
+    M(
+        "encrypt with the last key instead of the first",
+        (
+            (
+                "auth_sessions/stores/_seal.py",
+                "key_id, aead = self._keys[0]",
+                "key_id, aead = self._keys[-1]",
+            ),
+        ),
+        ("tests/stores/test_sealing.py",),
+    ),
+    M(
+        "no event on a rejected entry",
+        (
+            (
+                "auth_sessions/stores/_seal.py",
+                "        if data is None:\n            rejected(UNOPENED)\n",
+                "",
+            ),
+        ),
+        ("tests/stores/test_sealing.py",),
+    ),
 )
 
 

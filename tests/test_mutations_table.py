@@ -32,6 +32,11 @@ REQUIRED = (
     "cooldown not tied to its transport",
     "lease TTL back to lock_ttl (120 s)",
     "lease not released at exit, nor fenced after a stall",
+    "keys without the hash tag",
+    "cluster errors not treated as an outage",
+    "refresh presented without the spent-mark",
+    "encrypt with the last key instead of the first",
+    "no event on a rejected entry",
 )
 
 
