@@ -211,10 +211,11 @@ def test_a_spent_mark_that_reaches_no_replica_means_client_credentials(
     as a partitioned one would be) does not present the refresh token."""
     with RedisServer(str(tmp_path), args=["--replicaof", "127.0.0.1", str(own_redis.port)]) as rep:
         primary = redis.Redis(port=own_redis.port)
-        _until(
-            lambda: primary.info("replication").get("slave0", {}).get("state") == "online",
-            "the replica never finished its first sync",
-        )
+
+        def acknowledged() -> bool:  # a write, then WAIT on the same connection
+            return bool(primary.pipeline(False).set("probe", 1).wait(1, 100).execute()[1] == 1)
+
+        _until(acknowledged, "the replica never acknowledged a write")
         store = RedisTokenStore(own_redis.url, prefix=prefix)
         with FakeVendors() as fake:  # tokens that live: no renewal spends the mark first
             session = fake.session("cair", token_store=store)
