@@ -1,20 +1,49 @@
 """RFC 6749 client credentials (section 4.4) on the wire: oauthlib prepares the form body and
 validates the answer. requests-oauthlib's ``OAuth2Session.fetch_token`` is not used: it logs
-the request body (the client secret) and the token response at DEBUG. Pure: no I/O."""
+the request body (the client secret) and the token response at DEBUG. Pure: no I/O.
+
+Client authentication by name (RFC 6749 2.3.1, RFC 7523 2.2 / OIDC Core 9, RFC 8705):
+``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt``, ``private_key_jwt``,
+``tls_client_auth`` and ``self_signed_tls_client_auth``; ``basic`` and ``body`` are aliases of
+the first two."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from oauthlib.oauth2 import BackendApplicationClient
 
+from ._jwt import ASSERTION_TYPE, SigningKey, client_assertion
 from ._parse import parse_token
 from .endpoint import TokenEndpoint, TokenRequest
 from .events import Event, emit
 from .tokens import Token
 
-__all__ = ["DEFAULT_EXPIRES_IN", "OAuth2Endpoint", "scope_key"]
+__all__ = [
+    "ALIASES",
+    "DEFAULT_EXPIRES_IN",
+    "JWT_METHODS",
+    "METHODS",
+    "NO_SECRET",
+    "TLS_METHODS",
+    "OAuth2Endpoint",
+    "scope_key",
+]
+
+METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
+)
+ALIASES = {"basic": "client_secret_basic", "body": "client_secret_post"}
+JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
+TLS_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
+NO_SECRET = ("private_key_jwt", *TLS_METHODS)
+_KEYED_AS = {v: k for k, v in ALIASES.items()}  # credential keys of v0.2 stay valid
 
 DEFAULT_EXPIRES_IN = 3600
 """Lifetime assumed when a provider omits ``expires_in`` (RFC 6749 only recommends it)."""
@@ -26,28 +55,44 @@ def scope_key(scope: Optional[str]) -> str:
 
 
 class OAuth2Endpoint(TokenEndpoint):
-    """Form body, client authentication in the body or Basic. Scope, client auth method and
-    extra parameters join the credential key; a granted scope other than the one asked is
-    kept on the token (``Token.scope``) with a ``scope_changed`` event."""
+    """Form body; client authentication by one of :data:`METHODS`. Scope, client auth method,
+    the signing key's thumbprint and extra parameters join the credential key; a granted scope
+    other than the one asked is kept on the token (``Token.scope``) with a ``scope_changed``
+    event. JWT methods get a fresh assertion per token request, its ``aud`` the issuer when
+    known, else the token URL, exactly as given."""
 
     def __init__(
         self,
         *,
         token_url: str,
         scope: Optional[str] = None,
-        client_auth: str = "body",
+        client_auth: str = "client_secret_post",
         extra_params: Optional[Mapping[str, str]] = None,
+        private_key: Optional[SigningKey] = None,
+        signing_alg: Optional[str] = None,
+        issuer: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        self._token_url, self.scope, self.client_auth = token_url, scope, client_auth
+        self._token_url, self.scope = token_url, scope
+        self.client_auth = ALIASES.get(client_auth, client_auth)
         self.extra_params = dict(extra_params or {})
+        self.signing_key, self.issuer = private_key, issuer
+        self.signing_alg = signing_alg or "HS256"  # client_secret_jwt's; a key knows its own
         super().__init__(**kwargs)
 
     def make_token_url(self) -> str:
         return self._token_url
 
+    @property
+    def needs_client_cert(self) -> bool:
+        """Whether the token call must present the transport's client certificate."""
+        return self.client_auth in TLS_METHODS
+
     def key_params(self) -> Mapping[str, str]:
-        params = {"scope": scope_key(self.scope), "client_auth": self.client_auth}
+        method = _KEYED_AS.get(self.client_auth, self.client_auth)
+        params = {"scope": scope_key(self.scope), "client_auth": method}
+        if self.signing_key is not None:
+            params["key"] = self.signing_key.thumbprint
         params.update({f"param:{k}": str(v) for k, v in self.extra_params.items()})
         return params
 
@@ -57,16 +102,28 @@ class OAuth2Endpoint(TokenEndpoint):
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
         }
-        secret: Dict[str, Any] = {
-            "include_client_id": True,
-            "client_secret": self.client_secret.reveal(),
-        }
-        if self.client_auth == "basic":
-            secret = {}
+        auth: Dict[str, Any] = {"include_client_id": True}
+        method = self.client_auth
+        if method == "client_secret_basic":
+            auth = {"include_client_id": False}
             headers["Authorization"] = "Basic " + self.basic_credentials()
-        extra: Dict[str, Any] = {**secret, **self.extra_params}
+        elif method == "client_secret_post":
+            auth["client_secret"] = self.client_secret.reveal()
+        elif method in JWT_METHODS:
+            audience = self.issuer or self.token_url
+            signer = self.signing_key or self.client_secret.reveal().encode()
+            auth["client_assertion_type"] = ASSERTION_TYPE
+            auth["client_assertion"] = client_assertion(
+                self.client_id, audience, signer, self.signing_alg
+            )
+        extra: Dict[str, Any] = {**auth, **self.extra_params}
         body = client.prepare_request_body(scope=self.scope, **extra)
         return TokenRequest(self.token_url, data=body, headers=headers)
+
+    def sensitive(self) -> List[str]:
+        if not self.client_secret.reveal():  # a key or a certificate authenticates instead
+            return []
+        return super().sensitive()
 
     def parse(self, data: Any, now: float, server_now: Optional[float] = None) -> Token:
         if not isinstance(data, dict):

@@ -151,6 +151,15 @@ class Fetcher:
         return self.endpoint.wire.single_use_refresh
 
     def __call__(self, current: Optional[Token], refresh: bool, deadline: Deadline) -> Obtained:
+        endpoint = self.endpoint
+        if endpoint.needs_client_cert and not self.transport.cert:
+            raise ConfigurationError(
+                f"{endpoint.vendor}: this client authenticates with a TLS client certificate, "
+                "and the token call has none: set session.cert = (cert_file, key_file), or "
+                "pass cert= to the call",
+                vendor=endpoint.vendor,
+                url=shown(endpoint.token_url),
+            )
         call = Call(self.transport, self.timeout, self.policy, deadline, self.clock)
         return obtain(self.endpoint, current, refresh, call)
 

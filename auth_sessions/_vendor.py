@@ -19,6 +19,10 @@ Configure = Callable[[Optional[str], Mapping[str, Any]], Tuple[Optional[str], Ma
 fill in defaults; raise ``ConfigurationError`` naming the option."""
 
 
+def _never(options: Mapping[str, Any]) -> bool:
+    return False
+
+
 def _as_given(base_url: Optional[str], options: Mapping[str, Any]) -> Tuple[Optional[str], Any]:
     return base_url, options
 
@@ -40,6 +44,10 @@ class Vendor:
         options: the vendor's own keyword options (the generic ``oauth2`` vendor's
             ``token_url=``...), passed to ``endpoint``.
         configure: checks those options and fills in defaults.
+        env_options: those of ``options`` read from ``<NAME>_<OPTION>`` env vars when not
+            given (``OAUTH2_TOKEN_URL``).
+        secret_optional: whether, with the options given, a client secret may be absent (a
+            key or a client certificate authenticates instead).
         summary: one line for docs, the CLI and the auth class's docstring.
 
     Thread-safety: an immutable value.
@@ -52,6 +60,8 @@ class Vendor:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     options: Tuple[str, ...] = ()
     configure: Configure = _as_given
+    env_options: Tuple[str, ...] = ()
+    secret_optional: Callable[[Mapping[str, Any]], bool] = _never
     summary: str = ""
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ._checks import checked_secret
+from ._checks import check_credentials, checked_secret
 from ._parse import WireFormat
 from ._policy import Snapshot
 from ._replay import replay_once
@@ -101,7 +101,12 @@ class TokenAuth(requests.auth.AuthBase):
     ) -> None:
         vendor = self.vendor
         settings = self.configure(Settings.build(vendor, options, self.options))
-        secret = checked_secret(vendor, client_id, client_secret, self.wire.send == "headers")
+        header = self.wire.send == "headers"
+        if not client_secret and self.spec.secret_optional(settings.options):
+            check_credentials(vendor, client_id, Secret("-"), header=header)
+            secret = Secret("")  # a key or a client certificate authenticates instead
+        else:
+            secret = checked_secret(vendor, client_id, client_secret, header)
         assert client_id is not None
         self.settings, self.client_id, self._secret = settings, client_id, secret
         self.environment, self.base_url, self.endpoint = self.spec.bind(

@@ -85,6 +85,11 @@ class TokenEndpoint:
         """The token endpoint: the base URL plus ``wire.token_path``."""
         return self.base_url + self.wire.token_path
 
+    @property
+    def needs_client_cert(self) -> bool:
+        """Whether token calls authenticate with the transport's client certificate."""
+        return False
+
     def key_params(self) -> Mapping[str, str]:
         """Request parameters that change what a token grants (scope, client auth method...).
 

@@ -232,13 +232,20 @@ def _retry_policy(retries: Retries) -> Optional[RetryPolicy]:
 
 
 def _credentials(
-    auth_class: Type[TokenAuth], client_id: Optional[str], client_secret: Optional[str]
+    auth_class: Type[TokenAuth],
+    client_id: Optional[str],
+    client_secret: Optional[str],
+    options: Mapping[str, Any],
 ) -> Dict[str, str]:
-    """The client id and secret from the arguments, else the environment; checked."""
+    """The client id and secret from the arguments, else the environment; checked. The
+    secret may be absent when the vendor says the ``options`` authenticate without one."""
     vendor, var = auth_class.vendor, env_vars(auth_class.vendor)
     given = {"client_id": client_id, "client_secret": client_secret}
     for arg, field in (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")):
         value, source = _from_env(given[arg], var[field])
+        if not value and arg == "client_secret" and auth_class.spec.secret_optional(options):
+            given[arg] = ""
+            continue
         if not value:
             raise ConfigurationError(
                 f"{vendor}: no {arg.replace('_', ' ')}: pass {arg}= or set {var[field]}",
@@ -248,6 +255,14 @@ def _credentials(
         check_credential(vendor, value, source or arg, header=header)
         given[arg] = value
     return {k: str(v) for k, v in given.items()}
+
+
+def _env_options(auth_class: Type[TokenAuth], options: Dict[str, Any]) -> None:
+    """Fill the vendor's env-backed options not given (``OAUTH2_TOKEN_URL``...) in place."""
+    for option in auth_class.spec.env_options:
+        found = os.environ.get(f"{auth_class.vendor.upper()}_{option.upper()}")
+        if options.get(option) is None and found:
+            options[option] = found
 
 
 def _from_env(value: Optional[str], var: str) -> Tuple[Optional[str], str]:
@@ -294,7 +309,8 @@ def for_vendor(
     vendor = auth_class.vendor
     refuse_unknown(vendor, options, {*_FACTORY_OPTIONS, *Settings.names(), *auth_class.options})
     var = env_vars(vendor)
-    given = _credentials(auth_class, client_id, client_secret)
+    _env_options(auth_class, options)
+    given = _credentials(auth_class, client_id, client_secret, options)
     check_timeout(vendor, timeout, "timeout", optional=True)
     try:
         policy = _retry_policy(retries)

@@ -19,8 +19,18 @@ from .sizes import long_functions
 PACKAGE = Path(auth_sessions.__file__).parent
 VENDOR_NAMES = re.compile(r"sohar|cair|orum|cobee|manis|x-retry-in", re.IGNORECASE)
 VENDOR_MODULES = sorted(p for p in (PACKAGE / "vendors").glob("*.py") if p.name != "__init__.py")
-# what a vendor description may build on: values and pure wire code, nothing that sends
-ALLOWED_IN_VENDORS = {"_parse", "_vendor", "_rfc6749", "_urls", "endpoint", "errors", "tokens"}
+# what a vendor description may build on: values and pure wire code (_jwt signs), nothing
+# that sends
+ALLOWED_IN_VENDORS = {
+    "_parse",
+    "_vendor",
+    "_rfc6749",
+    "_jwt",
+    "_urls",
+    "endpoint",
+    "errors",
+    "tokens",
+}
 
 
 def _shared_modules() -> List[Path]:

@@ -132,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=self._read_body(),
             path=self.path,
             port=int(self.client_address[1]),
+            peer_cert=bool(getattr(self.connection, "getpeercert", lambda: None)()),
+            scheme="https" if hasattr(self.connection, "getpeercert") else "http",
         )
         self._write(self.server.model.handle(req))
 

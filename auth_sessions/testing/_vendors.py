@@ -39,6 +39,8 @@ class Incoming:
     body: bytes
     path: str = ""
     port: int = 0  # the client's source port (which connection carried it)
+    peer_cert: bool = False  # a TLS client certificate was presented (and verified)
+    scheme: str = "http"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class VendorSpec:
     retry_on_429: Optional[str] = None  # the delay a 429 always carries, if none is chosen
     expiry_units: Tuple[str, ...] = ("s",)  # the first is the default
     token_url_option: bool = False  # the client needs token_url= (no env var gives it)
+    client_methods: bool = False  # also JWT assertions and TLS client certificates (RFC 8705)
 
     def retry_headers(self, status: int, retry_after: Optional[str]) -> Dict[str, str]:
         """The headers a ``status`` answer carries, as this vendor sends them."""
@@ -332,6 +335,7 @@ SPECS: Dict[str, VendorSpec] = {
             _seconds_body,
             _oauth2_error,
             token_url_option=True,
+            client_methods=True,
         ),
     )
 }

@@ -70,6 +70,8 @@ class _Vendor:
     seen_ids: Set[str] = field(default_factory=set)
     grant: Optional[Callable[[str], str]] = None
     scopes: Dict[str, str] = field(default_factory=dict)
+    client_keys: List[Any] = field(default_factory=list)  # for private_key_jwt
+    jtis: Set[str] = field(default_factory=set)  # client assertion ids seen
 
 
 class VendorModel:
@@ -140,6 +142,14 @@ class VendorModel:
         return state.client_id, state.client_secret
 
     # ------------------------------------------------------------------ controls
+
+    def register_client_key(self, vendor: str, key: Any) -> None:
+        """Accept ``private_key_jwt`` assertions signed by ``key``'s private half (a PEM
+        public key, or a ``cryptography`` key object, private or public)."""
+        from ._assertions import public_key
+
+        with self._lock:
+            self._vendor(vendor).client_keys.append(public_key(key))
 
     def set_lifetime(
         self, vendor: str, seconds: float, refresh_seconds: Optional[float] = None
@@ -374,8 +384,34 @@ class VendorModel:
 
     def _check_credentials(self, state: _Vendor, req: Incoming) -> None:
         spec = state.spec
+        if spec.client_methods and self._other_method(state, req):
+            return
         if spec.credentials(req) != (state.client_id, state.client_secret):
             raise Reject(401, spec.error_body(401, "invalid client credentials"))
+
+    def _other_method(self, state: _Vendor, req: Incoming) -> bool:
+        """True when a client assertion or a TLS client certificate authenticated ``req``
+        (RFC 7523, RFC 8705); raises :class:`Reject` when one was tried and failed."""
+        form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+        if "client_assertion" in form or "client_assertion_type" in form:
+            from ._assertions import check_assertion
+
+            host = {k.lower(): v for k, v in req.headers.items()}.get("host", "")
+            check_assertion(
+                form,
+                client_id=state.client_id,
+                secret=state.client_secret,
+                keys=state.client_keys,
+                audiences={f"{req.scheme}://{host}{urlsplit(req.path).path}"},
+                seen=state.jtis,
+            )
+            return True
+        authorization = any(k.lower() == "authorization" for k in req.headers)
+        if "client_secret" in form or authorization or not req.peer_cert:
+            return False
+        if form.get("client_id") != [state.client_id]:
+            raise Reject(401, state.spec.error_body(401, "unknown client_id"))
+        return True  # the TLS layer verified the certificate against client_ca
 
     def _check_refresh(self, state: _Vendor, req: Incoming) -> None:
         spec = state.spec

@@ -3,9 +3,10 @@ extra parameters are the user's (the wire code is :mod:`auth_sessions._rfc6749`)
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
-from .._rfc6749 import DEFAULT_EXPIRES_IN, OAuth2Endpoint
+from .._jwt import ASYMMETRIC, SYMMETRIC, SigningKey
+from .._rfc6749 import ALIASES, DEFAULT_EXPIRES_IN, METHODS, NO_SECRET, OAuth2Endpoint
 from .._urls import origin_prefix, require_secure
 from .._vendor import Vendor, register
 from ..errors import ConfigurationError
@@ -13,28 +14,71 @@ from ..errors import ConfigurationError
 __all__ = ["DEFAULT_EXPIRES_IN", "VENDOR", "OAuth2Endpoint"]
 
 
+OPTIONS = ("token_url", "scope", "client_auth", "extra_params", "private_key", "key_id",
+           "signing_alg")  # fmt: skip
+
+
+def _fail(message: str) -> ConfigurationError:
+    return ConfigurationError(f"oauth2: {message}", vendor="oauth2")
+
+
+def _method(given: Mapping[str, Any]) -> str:
+    """The client authentication method, by its RFC name (None: from the credentials)."""
+    method = given.get("client_auth")
+    if method is None:
+        return "private_key_jwt" if given.get("private_key") is not None else "client_secret_post"
+    method = ALIASES.get(method, method) if isinstance(method, str) else method
+    if method not in METHODS:
+        names = ", ".join(repr(m) for m in (*METHODS, *ALIASES))
+        raise _fail(f"client_auth={given.get('client_auth')!r} is not one of {names}")
+    return str(method)
+
+
 def _configure(base_url: Optional[str], given: Mapping[str, Any]) -> Tuple[Optional[str], Any]:
-    token_url, scope = given.get("token_url"), given.get("scope")
-    client_auth = given.get("client_auth") or "body"
+    token_url, scope, method = given.get("token_url"), given.get("scope"), _method(given)
     if not token_url or not isinstance(token_url, str):
-        raise ConfigurationError("oauth2: token_url= is required", vendor="oauth2")
-    if client_auth not in ("body", "basic"):
-        raise ConfigurationError("oauth2: client_auth must be 'body' or 'basic'", vendor="oauth2")
+        raise _fail("token_url= is required (or set OAUTH2_TOKEN_URL)")
     if scope is not None and not isinstance(scope, str):
-        raise ConfigurationError("oauth2: scope must be a string or None", vendor="oauth2")
+        raise _fail("scope must be a string or None")
     require_secure(token_url, vendor="oauth2", what="token URL")
-    return base_url or origin_prefix(token_url).rstrip("/"), {**given, "client_auth": client_auth}
+    options: Dict[str, Any] = {**given, "client_auth": method}
+    key, alg = given.get("private_key"), given.get("signing_alg")
+    if method == "private_key_jwt":
+        if key is None:
+            raise _fail("client_auth='private_key_jwt' needs private_key= (or OAUTH2_PRIVATE_KEY)")
+        if not isinstance(key, SigningKey):  # (settings configured once already keep theirs)
+            options["private_key"] = SigningKey(key, alg, given.get("key_id"), "oauth2")
+    elif key is not None:
+        raise _fail(f"private_key= is used only by client_auth='private_key_jwt', not {method!r}")
+    elif method == "client_secret_jwt" and alg is not None and alg not in SYMMETRIC:
+        raise _fail(f"client_secret_jwt signs with {', '.join(SYMMETRIC)}, not {alg!r}")
+    elif alg is not None and method != "client_secret_jwt":
+        raise _fail(f"signing_alg= is used only by the JWT methods (one of {ASYMMETRIC[0]}...)")
+    options.pop("key_id", None)
+    return base_url or origin_prefix(token_url).rstrip("/"), options
+
+
+def _secret_optional(given: Mapping[str, Any]) -> bool:
+    """A key or a client certificate authenticates instead of a secret."""
+    try:
+        return _method(given) in NO_SECRET
+    except ConfigurationError:
+        return False  # the method's own error is raised by _configure
 
 
 VENDOR = register(
     Vendor(
         name="oauth2",
         summary="Generic OAuth 2.0 client credentials (RFC 6749 section 4.4): ``token_url=`` "
-        "(https, or http to loopback), ``scope=``, ``client_auth=`` ``'body'`` or ``'basic'`` "
-        "(RFC 6749 section 2.3.1), ``extra_params=`` (``audience``...); ``base_url`` defaults "
-        "to the token URL's origin, and tokens are sent only there.",
+        "(https, or http to loopback), ``scope=``, ``client_auth=`` by RFC name "
+        "(``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt``, "
+        "``private_key_jwt`` with ``private_key=``, ``tls_client_auth``...), "
+        "``extra_params=`` (``audience``...); ``base_url`` defaults to the token URL's "
+        "origin, and tokens are sent only there.",
         endpoint=OAuth2Endpoint,
-        options=("token_url", "scope", "client_auth", "extra_params"),
+        options=OPTIONS,
+        env_options=("token_url", "private_key", "key_id"),
+        secret_optional=_secret_optional,
         configure=_configure,
     )
 )

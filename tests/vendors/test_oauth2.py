@@ -29,7 +29,7 @@ def test_no_debug_record_leaks(fake_vendor, caplog: pytest.LogCaptureFixture) ->
 def test_options_checked() -> None:
     with pytest.raises(ConfigurationError, match="token_url= is required"):
         auth_sessions.for_vendor("oauth2", client_id="a", client_secret="b")
-    with pytest.raises(ConfigurationError, match="client_auth must be"):
+    with pytest.raises(ConfigurationError, match="client_auth='jwt' is not one of"):
         auth_sessions.for_vendor(
             "oauth2",
             client_id="a",

@@ -1,0 +1,94 @@
+"""How the fake ``oauth2`` vendor checks client authentication beyond a secret: JWT client
+assertions (RFC 7523 section 2.2: ``client_secret_jwt``, ``private_key_jwt``) verified with
+joserfc — a JOSE library other than the client's PyJWT — and TLS client certificates
+(RFC 8705). Assertion times are wall-clock, as a real server's are."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Collection, Dict, List, Optional, Set
+
+from ._vendors import Reject, _oauth2_error
+
+__all__ = ["ASSERTION_TYPE", "check_assertion", "public_key"]
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_LIFE = 300  # seconds from iat to exp the fake accepts (5 minutes)
+_ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+         "ES256", "ES384", "ES512", "EdDSA", "Ed25519"]  # fmt: skip
+
+
+def _refuse(message: str) -> Reject:
+    return Reject(401, _oauth2_error(401, message))
+
+
+def public_key(key: Any) -> Any:
+    """A joserfc key from a PEM public key, PEM bytes, or a ``cryptography`` key object."""
+    from cryptography.hazmat.primitives import serialization
+    from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    if hasattr(key, "public_bytes"):
+        key = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    for kind in (RSAKey, ECKey, OKPKey):
+        try:
+            return kind.import_key(key)
+        except Exception:  # not this kind of key: try the next
+            continue
+    raise ValueError("not an RSA, EC or OKP public key")
+
+
+def check_assertion(
+    form: Dict[str, List[str]],
+    *,
+    client_id: str,
+    secret: str,
+    keys: Collection[Any],
+    audiences: Collection[str],
+    seen: Set[str],
+) -> None:
+    """Accept the form's client assertion or raise :class:`Reject` (401 ``invalid_client``)
+    naming what is wrong: type, signature, ``iss``/``sub``, ``aud``, ``exp``/``iat`` or a
+    ``jti`` seen before."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import OctKey
+
+    if form.get("client_assertion_type") != [ASSERTION_TYPE]:
+        raise Reject(400, _oauth2_error(400, "client_assertion_type must be jwt-bearer"))
+    value = (form.get("client_assertion") or [""])[0]
+    claims: Optional[Dict[str, Any]] = None
+    candidates = [OctKey.import_key(secret.encode()), *keys]
+    for key in candidates:
+        try:
+            claims = dict(jwt.decode(value, key, algorithms=_ALGS).claims)
+            break
+        except (JoseError, ValueError, TypeError):
+            continue
+    if claims is None:
+        raise _refuse("the client assertion's signature does not verify")
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        raise _refuse("the client assertion's iss and sub must be the client id")
+    if "client_id" in form and form["client_id"] != [client_id]:
+        raise _refuse("client_id does not match the assertion")
+    if claims.get("aud") not in audiences:
+        raise _refuse(f"the client assertion's aud must be one of {sorted(audiences)}")
+    _check_times(claims)
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or jti in seen:
+        raise _refuse("the client assertion's jti is missing or was used before")
+    seen.add(jti)
+
+
+def _check_times(claims: Dict[str, Any]) -> None:
+    now = time.time()
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
+        raise _refuse("the client assertion needs numeric exp and iat")
+    if exp <= now or iat > now + 60:
+        raise _refuse("the client assertion is expired or issued in the future")
+    if exp - iat > MAX_LIFE or exp > now + MAX_LIFE:
+        raise _refuse(f"the client assertion may live at most {MAX_LIFE} s")
