@@ -323,6 +323,33 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_settings.py", "tests/test_errors.py"),
     ),
     M(
+        "reused jti",
+        (("auth_sessions/_jwt.py", '"jti": secrets.token_urlsafe(24),', '"jti": "the-same-jti",'),),
+        ("tests/vendors/test_oauth2_client_auth.py", "tests/test_jwt.py"),
+    ),
+    M(
+        "aud with a trailing slash",
+        (
+            (
+                "auth_sessions/_rfc6749.py",
+                "audience = self.issuer or self.token_url",
+                'audience = (self.issuer or self.token_url) + "/"',
+            ),
+        ),
+        ("tests/vendors/test_oauth2_client_auth.py",),
+    ),
+    M(
+        "exp an hour ahead",
+        (
+            (
+                "auth_sessions/_jwt.py",
+                '"exp": issued + int(ASSERTION_LIFETIME),',
+                '"exp": issued + 3600,',
+            ),
+        ),
+        ("tests/vendors/test_oauth2_client_auth.py", "tests/test_jwt.py"),
+    ),
+    M(
         "keys without the hash tag",
         (
             (

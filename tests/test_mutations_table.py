@@ -37,6 +37,9 @@ REQUIRED = (
     "refresh presented without the spent-mark",
     "encrypt with the last key instead of the first",
     "no event on a rejected entry",
+    "reused jti",
+    "aud with a trailing slash",
+    "exp an hour ahead",
 )
 
 
