@@ -143,8 +143,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/_rfc6749.py",
-                'params = {"scope": scope_key(self.scope), "client_auth": self.client_auth}',
-                'params = {"client_auth": self.client_auth}',
+                'params = {"scope": scope_key(self.scope), "client_auth": method}',
+                'params = {"client_auth": method}',
             ),
         ),
         ("tests/vendors/test_oauth2.py",),
