@@ -14,9 +14,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from oauthlib.oauth2 import BackendApplicationClient
 
+from ._discovery import Metadata, cached
 from ._jwt import ASSERTION_TYPE, SigningKey, client_assertion
 from ._parse import parse_token
 from .endpoint import TokenEndpoint, TokenRequest
+from .errors import ConfigurationError
 from .events import Event, emit
 from .tokens import Token
 
@@ -59,12 +61,17 @@ class OAuth2Endpoint(TokenEndpoint):
     the signing key's thumbprint and extra parameters join the credential key; a granted scope
     other than the one asked is kept on the token (``Token.scope``) with a ``scope_changed``
     event. JWT methods get a fresh assertion per token request, its ``aud`` the issuer when
-    known, else the token URL, exactly as given."""
+    known, else the token URL, exactly as given.
+
+    With ``issuer`` (and no ``token_url``) the token endpoint, and with ``client_auth="auto"``
+    the method, come from the server's metadata, which the transport fetches first; an
+    explicit method or signing algorithm the metadata does not list is a
+    ``ConfigurationError``."""
 
     def __init__(
         self,
         *,
-        token_url: str,
+        token_url: Optional[str] = None,
         scope: Optional[str] = None,
         client_auth: str = "client_secret_post",
         extra_params: Optional[Mapping[str, str]] = None,
@@ -81,7 +88,46 @@ class OAuth2Endpoint(TokenEndpoint):
         super().__init__(**kwargs)
 
     def make_token_url(self) -> str:
-        return self._token_url
+        """The token URL given, or the issuer (named in keys and messages until the
+        metadata says where its token endpoint is)."""
+        return self._token_url or self.issuer or ""
+
+    def _metadata(self) -> Optional[Metadata]:
+        if self.issuer is None or self._token_url:
+            return None
+        found = cached(self.issuer, self.vendor)
+        if found is None:  # the transport fetches it before asking for a request
+            raise ConfigurationError(
+                f"{self.vendor}: no metadata for {self.issuer} yet", vendor=self.vendor
+            )
+        return found
+
+    def _method(self, metadata: Optional[Metadata]) -> str:
+        """The method to use: as configured, or ("auto") the best the metadata lists."""
+        method = self.client_auth
+        if metadata is None:
+            return "client_secret_basic" if method == "auto" else method
+        listed = metadata.auth_methods
+        wanted = ("client_secret_basic", "client_secret_post") if method == "auto" else (method,)
+        for candidate in wanted:
+            if candidate in listed:
+                return candidate
+        raise ConfigurationError(
+            f"{self.vendor}: {self.issuer} lists client authentication "
+            f"{', '.join(listed)}; these credentials allow {', '.join(wanted)}",
+            vendor=self.vendor,
+        )
+
+    def _check_alg(self, metadata: Optional[Metadata], method: str) -> None:
+        if metadata is None or not metadata.signing_algs or method not in JWT_METHODS:
+            return
+        alg = self.signing_key.alg if self.signing_key is not None else self.signing_alg
+        if alg not in metadata.signing_algs:
+            raise ConfigurationError(
+                f"{self.vendor}: {self.issuer} accepts assertions signed with "
+                f"{', '.join(metadata.signing_algs)}, not {alg} (set signing_alg=)",
+                vendor=self.vendor,
+            )
 
     @property
     def needs_client_cert(self) -> bool:
@@ -103,7 +149,12 @@ class OAuth2Endpoint(TokenEndpoint):
             "Content-Type": "application/x-www-form-urlencoded",
         }
         auth: Dict[str, Any] = {"include_client_id": True}
-        method = self.client_auth
+        metadata = self._metadata()
+        method = self._method(metadata)
+        self._check_alg(metadata, method)
+        url = self.token_url if metadata is None else metadata.token_endpoint
+        if metadata is not None and method in TLS_METHODS and metadata.mtls_token_endpoint:
+            url = metadata.mtls_token_endpoint
         if method == "client_secret_basic":
             auth = {"include_client_id": False}
             headers["Authorization"] = "Basic " + self.basic_credentials()
@@ -118,7 +169,7 @@ class OAuth2Endpoint(TokenEndpoint):
             )
         extra: Dict[str, Any] = {**auth, **self.extra_params}
         body = client.prepare_request_body(scope=self.scope, **extra)
-        return TokenRequest(self.token_url, data=body, headers=headers)
+        return TokenRequest(url, data=body, headers=headers)
 
     def sensitive(self) -> List[str]:
         if not self.client_secret.reveal():  # a key or a certificate authenticates instead

@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from ._discovery import accept, addresses, cached, lock_for, refuse
 from ._hops import FATAL, Route, describe_cause, host_port, page_title, unreadable_cert
 from ._http import (
     MAX_TOKEN_RESPONSE_BYTES,
@@ -161,6 +162,8 @@ class Fetcher:
                 url=shown(endpoint.token_url),
             )
         call = Call(self.transport, self.timeout, self.policy, deadline, self.clock)
+        if endpoint.issuer is not None:
+            discover(endpoint, call)
         return obtain(self.endpoint, current, refresh, call)
 
 
@@ -207,6 +210,39 @@ def obtain(
     return Obtained(_fetch(endpoint, endpoint.token_request(), call, scrub), False)
 
 
+def discover(endpoint: TokenEndpoint, call: Call) -> None:
+    """Fetch ``endpoint.issuer``'s metadata once per process (RFC 8414's address, then OIDC
+    discovery's), on ``call``'s transport and within its deadline; other callers wait for
+    the one fetch. A 4xx at one address tries the next; other failures are typed as token
+    failures are (a 503's ``Retry-After`` holds the key back)."""
+    issuer, vendor = endpoint.issuer, endpoint.vendor
+    assert issuer is not None
+    if cached(issuer, vendor) is not None:
+        return
+    lock = lock_for(issuer)
+    if not lock.acquire(timeout=max(0.0, call.deadline.remaining())):
+        raise TokenTimeout(
+            f"{vendor}: waited for another fetch of {issuer}'s metadata", vendor=vendor
+        )
+    try:
+        if cached(issuer, vendor) is not None:
+            return
+        tried = addresses(issuer)
+        for address in tried:
+            request = TokenRequest(address, headers={"Accept": "application/json"}, method="GET")
+            try:
+                document, _ = _Sender(endpoint, request, call, []).send()
+            except (InvalidCredentials, TokenEndpointError) as exc:
+                if exc.status_code is not None and 400 <= exc.status_code < 500:
+                    continue  # not published here: the next address
+                raise
+            accept(issuer, document, address, vendor)
+            return
+        raise refuse(issuer, f"{vendor}: no metadata for {issuer} at {' nor '.join(tried)}", vendor)
+    finally:
+        lock.release()
+
+
 def _fetch(endpoint: TokenEndpoint, request: TokenRequest, call: Call, scrub: List[str]) -> Token:
     data, server_now = _Sender(endpoint, request, call, scrub).send()
     return endpoint.token_from_response(
@@ -237,7 +273,8 @@ class _Sender:
         self.retry_headers = endpoint.wire.retry_after_headers
         self.request, self.call, self.scrub = request, call, scrub
         self.url = shown(request.url)
-        self.where = f"{self.vendor}: token endpoint {self.url}"
+        what = "metadata" if request.method == "GET" else "token endpoint"
+        self.where = f"{self.vendor}: {what} {self.url}"
         self.retry: Optional[Retry] = call.policy.token_retry()
         self.route = Route(None, True)  # worked out when sending (the session resolves it)
 
@@ -278,7 +315,8 @@ class _Sender:
             kwargs = {"verify": transport.verify, "cert": transport.cert}
             kwargs["proxies"] = dict(transport.proxies)
         try:
-            response = session.post(
+            response = session.request(
+                self.request.method,
                 self.request.url,
                 json=self.request.json,
                 data=self.request.data,
@@ -348,7 +386,7 @@ class _Sender:
             raise InvalidCredentials(message, vendor=self.vendor, url=self.url, status_code=status)
         policy = self.call.policy
         delay = self._delay(headers)
-        retryable = self.retry is not None and self.retry.is_retry("POST", status)
+        retryable = self.retry is not None and self.retry.is_retry(self.request.method, status)
         if retryable and (delay is None or delay <= policy.max_retry_after):
             wait = self._next(status)
             if wait is not None and delay is not None:

@@ -32,7 +32,8 @@ has one-second resolution); beyond it, absolute expiries are read against the se
 
 @dataclass(frozen=True)
 class TokenRequest:
-    """One token-endpoint call: a POST with a JSON body, a form body or headers.
+    """One token-endpoint call: a POST with a JSON body, a form body or headers (or a GET:
+    an authorization server's metadata).
 
     Its repr shows only the URL: the body and headers carry the client secret.
     Thread-safety: an immutable value.
@@ -42,6 +43,7 @@ class TokenRequest:
     json: Optional[Mapping[str, Any]] = field(default=None, repr=False)
     data: Optional[Union[str, Mapping[str, str]]] = field(default=None, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    method: str = "POST"
 
 
 class TokenEndpoint:
@@ -60,6 +62,9 @@ class TokenEndpoint:
     """
 
     wire: WireFormat = WireFormat()
+    issuer: Optional[str] = None
+    """An authorization server whose metadata (RFC 8414) names the token endpoint: the
+    transport fetches it before the first token request."""
 
     def __init__(
         self,

@@ -49,6 +49,7 @@ def check_assertion(
     keys: Collection[Any],
     audiences: Collection[str],
     seen: Set[str],
+    log: Optional[Any] = None,
 ) -> None:
     """Accept the form's client assertion or raise :class:`Reject` (401 ``invalid_client``)
     naming what is wrong: type, signature, ``iss``/``sub``, ``aud``, ``exp``/``iat`` or a
@@ -81,6 +82,8 @@ def check_assertion(
     if not isinstance(jti, str) or not jti or jti in seen:
         raise _refuse("the client assertion's jti is missing or was used before")
     seen.add(jti)
+    if log is not None:
+        log.append(claims)
 
 
 def _check_times(claims: Dict[str, Any]) -> None:

@@ -24,6 +24,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from ._vendors import SPECS, Incoming, Issued, Reject, VendorSpec
 from .faults import Fault, FaultContext, Reply, make_fault
 
+_RFC8414 = "/.well-known/oauth-authorization-server"
+CLIENT_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt",
+                  "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth")  # fmt: skip
+SIGNING_ALGS = ("RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512")
+
 __all__ = ["Counters", "Incoming", "Reply", "VendorModel"]
 
 LOG_SIZE = 10_000
@@ -42,6 +47,7 @@ class Counters:
     unauthorized: int = 0
     expired_presented: int = 0
     authorization_seen: int = 0
+    metadata_requests: int = 0
 
 
 def _log() -> Deque[Any]:
@@ -71,7 +77,10 @@ class _Vendor:
     grant: Optional[Callable[[str], str]] = None
     scopes: Dict[str, str] = field(default_factory=dict)
     client_keys: List[Any] = field(default_factory=list)  # for private_key_jwt
+    metadata: Dict[str, Any] = field(default_factory=dict)  # overrides of the document
+    metadata_at: Tuple[str, ...] = ("rfc8414", "oidc")  # where the document is published
     jtis: Set[str] = field(default_factory=set)  # client assertion ids seen
+    assertions: Deque[Dict[str, Any]] = field(default_factory=_log)  # their claims
 
 
 class VendorModel:
@@ -142,6 +151,21 @@ class VendorModel:
         return state.client_id, state.client_secret
 
     # ------------------------------------------------------------------ controls
+
+    def set_metadata(
+        self, vendor: str, *, at: Tuple[str, ...] = ("rfc8414", "oidc"), **fields: Any
+    ) -> None:
+        """Change ``vendor``'s metadata document: ``fields`` replace its members (None
+        removes one; ``issuer="https://other"`` makes it lie), ``at`` says which addresses
+        publish it (``"rfc8414"``, ``"oidc"``; the others answer 404)."""
+        with self._lock:
+            state = self._vendor(vendor)
+            state.metadata, state.metadata_at = dict(fields), tuple(at)
+
+    def assertions(self, vendor: str) -> List[Dict[str, Any]]:
+        """The claims of the client assertions ``vendor`` accepted, oldest first."""
+        with self._lock:
+            return [dict(claims) for claims in self._vendor(vendor).assertions]
 
     def register_client_key(self, vendor: str, key: Any) -> None:
         """Accept ``private_key_jwt`` assertions signed by ``key``'s private half (a PEM
@@ -296,6 +320,9 @@ class VendorModel:
     def handle(self, req: Incoming) -> Reply:
         """Answer one request: a token or refresh grant, a redirect, or a protected API call."""
         parts = urlsplit(req.path)
+        if parts.path.startswith(_RFC8414):  # the path-inserted metadata address
+            state, sub = self._route(parts.path[len(_RFC8414) :])
+            return self._metadata(state, req, "rfc8414" if sub == "/" else "")
         state, sub = self._route(parts.path)
         if state is None:
             return Reply.json(404, {"message": "no such vendor"})
@@ -305,6 +332,8 @@ class VendorModel:
             return Reply.json(
                 302, {"message": "moved"}, {"Location": unquote(query.get("to", "/"))}
             )
+        if sub == "/.well-known/openid-configuration":
+            return self._metadata(state, req, "oidc")
         if sub == spec.token_path or (spec.refresh is not None and sub == spec.refresh.path):
             if req.method != "POST":
                 return Reply.json(405, spec.error_body(405, "method not allowed"))
@@ -384,10 +413,64 @@ class VendorModel:
 
     def _check_credentials(self, state: _Vendor, req: Incoming) -> None:
         spec = state.spec
-        if spec.client_methods and self._other_method(state, req):
-            return
+        if spec.client_methods:
+            self._method_listed(state, req)
+            if self._other_method(state, req):
+                return
         if spec.credentials(req) != (state.client_id, state.client_secret):
             raise Reject(401, spec.error_body(401, "invalid client credentials"))
+
+    def _metadata(self, state: Optional[_Vendor], req: Incoming, where: str) -> Reply:
+        """The authorization server metadata of a vendor that has it (RFC 8414 / OIDC)."""
+        if state is None or not state.spec.client_methods:
+            return Reply.json(404, {"message": "no metadata here"})
+        with self._lock:
+            state.counters.metadata_requests += 1
+            if where not in state.metadata_at:
+                return Reply.json(404, {"error": "not_found"})
+            issuer = self._issuer(state, req)
+            document: Dict[str, Any] = {
+                "issuer": issuer,
+                "token_endpoint": issuer + state.spec.token_path,
+                "grant_types_supported": ["client_credentials"],
+                "token_endpoint_auth_methods_supported": list(CLIENT_METHODS),
+                "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
+            }
+            for name, value in state.metadata.items():
+                if value is None:
+                    document.pop(name, None)
+                else:
+                    document[name] = value
+        return Reply.json(200, document)
+
+    @staticmethod
+    def _issuer(state: _Vendor, req: Incoming) -> str:
+        host = {k.lower(): v for k, v in req.headers.items()}.get("host", "")
+        return f"{req.scheme}://{host}{state.spec.prefix}"
+
+    def _method_listed(self, state: _Vendor, req: Incoming) -> None:
+        """Refuse a client authentication method the metadata does not list."""
+        listed = state.metadata.get("token_endpoint_auth_methods_supported")
+        if listed is None:
+            return
+        form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        if "client_assertion" in form:
+            used = "client_assertion"  # either JWT method: the signature check tells them apart
+            allowed = {"client_secret_jwt", "private_key_jwt"} & set(listed)
+        else:
+            used = (
+                "client_secret_basic"
+                if headers.get("authorization", "").startswith("Basic ")
+                else "client_secret_post"
+                if "client_secret" in form
+                else "tls_client_auth"
+            )
+            allowed = {used} & set(listed)
+            if used == "tls_client_auth":
+                allowed = {"tls_client_auth", "self_signed_tls_client_auth"} & set(listed)
+        if not allowed:
+            raise Reject(401, state.spec.error_body(401, f"{used} is not allowed here"))
 
     def _other_method(self, state: _Vendor, req: Incoming) -> bool:
         """True when a client assertion or a TLS client certificate authenticated ``req``
@@ -402,8 +485,12 @@ class VendorModel:
                 client_id=state.client_id,
                 secret=state.client_secret,
                 keys=state.client_keys,
-                audiences={f"{req.scheme}://{host}{urlsplit(req.path).path}"},
+                audiences={
+                    f"{req.scheme}://{host}{urlsplit(req.path).path}",
+                    self._issuer(state, req),
+                },
                 seen=state.jtis,
+                log=state.assertions,
             )
             return True
         authorization = any(k.lower() == "authorization" for k in req.headers)

@@ -108,6 +108,11 @@ class FakeVendors(VendorModel):
         """The base URL to give ``vendor``'s session (Cobee's keeps ``/api/v3``)."""
         return self.url + self.spec(vendor).prefix
 
+    def issuer(self, vendor: str) -> str:
+        """The issuer identifier of a vendor that publishes metadata (the generic
+        ``oauth2``): its base URL; ``for_vendor("oauth2", issuer=fake.issuer("oauth2"))``."""
+        return self.base_url(vendor)
+
     def token_url(self, vendor: str) -> str:
         """The full token endpoint URL of ``vendor``."""
         return self.base_url(vendor) + self.spec(vendor).token_path

@@ -14,8 +14,8 @@ from ..errors import ConfigurationError
 __all__ = ["DEFAULT_EXPIRES_IN", "VENDOR", "OAuth2Endpoint"]
 
 
-OPTIONS = ("token_url", "scope", "client_auth", "extra_params", "private_key", "key_id",
-           "signing_alg")  # fmt: skip
+OPTIONS = ("token_url", "issuer", "scope", "client_auth", "extra_params", "private_key",
+           "key_id", "signing_alg")  # fmt: skip
 
 
 def _fail(message: str) -> ConfigurationError:
@@ -25,9 +25,15 @@ def _fail(message: str) -> ConfigurationError:
 def _method(given: Mapping[str, Any]) -> str:
     """The client authentication method, by its RFC name (None: from the credentials)."""
     method = given.get("client_auth")
-    if method is None:
-        return "private_key_jwt" if given.get("private_key") is not None else "client_secret_post"
+    if method is None and given.get("private_key") is not None:
+        return "private_key_jwt"
+    if method is None:  # with metadata: the best it lists (basic, then post)
+        return (
+            "auto" if given.get("issuer") and not given.get("token_url") else "client_secret_post"
+        )
     method = ALIASES.get(method, method) if isinstance(method, str) else method
+    if method == "auto" and given.get("issuer"):  # as configured before: chosen from metadata
+        return "auto"
     if method not in METHODS:
         names = ", ".join(repr(m) for m in (*METHODS, *ALIASES))
         raise _fail(f"client_auth={given.get('client_auth')!r} is not one of {names}")
@@ -36,11 +42,16 @@ def _method(given: Mapping[str, Any]) -> str:
 
 def _configure(base_url: Optional[str], given: Mapping[str, Any]) -> Tuple[Optional[str], Any]:
     token_url, scope, method = given.get("token_url"), given.get("scope"), _method(given)
-    if not token_url or not isinstance(token_url, str):
-        raise _fail("token_url= is required (or set OAUTH2_TOKEN_URL)")
+    issuer = given.get("issuer")
+    if not token_url and not issuer:
+        raise _fail("issuer= or token_url= is required (or set OAUTH2_ISSUER / OAUTH2_TOKEN_URL)")
+    for name, url in (("token_url", token_url), ("issuer", issuer)):
+        if url is not None and not isinstance(url, str):
+            raise _fail(f"{name}= must be a URL string")
+        if url:
+            require_secure(url, vendor="oauth2", what=name.replace("_", " "))
     if scope is not None and not isinstance(scope, str):
         raise _fail("scope must be a string or None")
-    require_secure(token_url, vendor="oauth2", what="token URL")
     options: Dict[str, Any] = {**given, "client_auth": method}
     key, alg = given.get("private_key"), given.get("signing_alg")
     if method == "private_key_jwt":
@@ -55,7 +66,7 @@ def _configure(base_url: Optional[str], given: Mapping[str, Any]) -> Tuple[Optio
     elif alg is not None and method != "client_secret_jwt":
         raise _fail(f"signing_alg= is used only by the JWT methods (one of {ASYMMETRIC[0]}...)")
     options.pop("key_id", None)
-    return base_url or origin_prefix(token_url).rstrip("/"), options
+    return base_url or origin_prefix(str(token_url or issuer)).rstrip("/"), options
 
 
 def _secret_optional(given: Mapping[str, Any]) -> bool:
@@ -77,7 +88,7 @@ VENDOR = register(
         "origin, and tokens are sent only there.",
         endpoint=OAuth2Endpoint,
         options=OPTIONS,
-        env_options=("token_url", "private_key", "key_id"),
+        env_options=("token_url", "issuer", "private_key", "key_id"),
         secret_optional=_secret_optional,
         configure=_configure,
     )

@@ -65,7 +65,7 @@ def _fleet(
     return statuses
 
 
-@pytest.fixture(params=["file", "redis", "cluster"])
+@pytest.fixture(params=["file", "redis", pytest.param("cluster", marks=pytest.mark.slow)])
 def spec(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Tuple[Any, ...]:
     """The shared stores: a file, one Redis node, and a Redis Cluster (3 primaries with a
     replica each) reached through a ``RedisCluster`` client object."""
