@@ -350,6 +350,27 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/vendors/test_oauth2_client_auth.py", "tests/test_jwt.py"),
     ),
     M(
+        "issuer check skipped",
+        (("auth_sessions/_discovery.py", 'if document.get("issuer") != issuer:', "if False:"),),
+        ("tests/vendors/test_oauth2_discovery.py",),
+    ),
+    M(
+        "metadata fetched per session",
+        (
+            (
+                "auth_sessions/_transport.py",
+                "    if cached(issuer, vendor) is not None:\n        return\n    lock",
+                "    if False:\n        return\n    lock",
+            ),
+            (
+                "auth_sessions/_transport.py",
+                "        if cached(issuer, vendor) is not None:\n            return\n        tried",
+                "        if False:\n            return\n        tried",
+            ),
+        ),
+        ("tests/vendors/test_oauth2_discovery.py",),
+    ),
+    M(
         "keys without the hash tag",
         (
             (

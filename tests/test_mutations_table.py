@@ -40,6 +40,8 @@ REQUIRED = (
     "reused jti",
     "aud with a trailing slash",
     "exp an hour ahead",
+    "issuer check skipped",
+    "metadata fetched per session",
 )
 
 
