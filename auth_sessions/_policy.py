@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
+from ._dpop import prover_of
 from .tokens import Token
 
 __all__ = [
@@ -59,6 +60,7 @@ class Snapshot:
     header: str
     renew_at: float
     must_renew_at: float
+    prover: Optional[Any] = None  # a DPoP-bound token's key (see auth_sessions._dpop)
 
     def __repr__(self) -> str:
         return f"Snapshot(expires_at={self.token.expires_at.isoformat()})"
@@ -66,7 +68,9 @@ class Snapshot:
     def held_until_mandatory(self) -> Snapshot:
         """This token, its advisory window closed: it serves until the mandatory point
         (after a failed early renewal, so the next renewal waits until then)."""
-        return Snapshot(self.token, self.header, self.must_renew_at, self.must_renew_at)
+        return Snapshot(
+            self.token, self.header, self.must_renew_at, self.must_renew_at, self.prover
+        )
 
 
 class Window(enum.Enum):
@@ -85,7 +89,8 @@ def snapshot(token: Token, policy: Policy, header: Callable[[Token], str]) -> Sn
     advisory = min(MAX_DEFAULT_LEEWAY, 0.1 * lifetime) if leeway is None else leeway
     advisory = min(advisory, lifetime / 2)
     expires = token.expires_ts
-    return Snapshot(token, header(token), expires - advisory, expires - advisory / 2)
+    prover = prover_of(token) if token.proof_key is not None else None
+    return Snapshot(token, header(token), expires - advisory, expires - advisory / 2, prover)
 
 
 def window(snap: Optional[Snapshot], now: float) -> Window:

@@ -43,10 +43,15 @@ def replay(
 
 
 def replay_once(
-    r: requests.Response, header: str, kwargs: Dict[str, Any], vendor: str, client_id: str
+    r: requests.Response,
+    headers: Dict[str, str],
+    kwargs: Dict[str, Any],
+    vendor: str,
+    client_id: str,
 ) -> requests.Response:
-    """``r`` (answered 401) sent again with ``Authorization: header``, with its event; or
-    ``r`` itself, with a ``replay_skipped`` event, when its body cannot be rewound."""
+    """``r`` (answered 401) sent again with ``headers`` set (a new ``Authorization``, a
+    fresh DPoP proof), with its event; or ``r`` itself, with a ``replay_skipped`` event,
+    when its body cannot be rewound."""
     request = r.request
     if not rewindable(request):
         message = f"{vendor}: 401 not replayed: the request body cannot be rewound"
@@ -61,4 +66,4 @@ def replay_once(
             client_id,
         )
     )
-    return replay(r, {"Authorization": header}, kwargs)
+    return replay(r, headers, kwargs)

@@ -10,7 +10,7 @@ the first two."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from oauthlib.oauth2 import BackendApplicationClient
 
@@ -78,8 +78,10 @@ class OAuth2Endpoint(TokenEndpoint):
         private_key: Optional[SigningKey] = None,
         signing_alg: Optional[str] = None,
         issuer: Optional[str] = None,
+        dpop: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.dpop = dpop
         self._token_url, self.scope = token_url, scope
         self.client_auth = ALIASES.get(client_auth, client_auth)
         self.extra_params = dict(extra_params or {})
@@ -101,6 +103,10 @@ class OAuth2Endpoint(TokenEndpoint):
                 f"{self.vendor}: no metadata for {self.issuer} yet", vendor=self.vendor
             )
         return found
+
+    def dpop_algs(self) -> Tuple[str, ...]:
+        metadata = self._metadata()
+        return () if metadata is None else metadata.dpop_algs
 
     def _method(self, metadata: Optional[Metadata]) -> str:
         """The method to use: as configured, or ("auto") the best the metadata lists."""
@@ -139,6 +145,8 @@ class OAuth2Endpoint(TokenEndpoint):
         params = {"scope": scope_key(self.scope), "client_auth": method}
         if self.signing_key is not None:
             params["key"] = self.signing_key.thumbprint
+        if self.dpop:
+            params["dpop"] = "1"
         params.update({f"param:{k}": str(v) for k, v in self.extra_params.items()})
         return params
 

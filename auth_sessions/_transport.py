@@ -22,6 +22,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from ._discovery import accept, addresses, cached, lock_for, refuse
+from ._dpop import NONCES, Prover, nonce_challenge, prover_of
 from ._hops import FATAL, Route, describe_cause, host_port, page_title, unreadable_cert
 from ._http import (
     MAX_TOKEN_RESPONSE_BYTES,
@@ -207,7 +208,43 @@ def obtain(
                         status_code=exc.status_code,
                     )
                 )
+    if endpoint.dpop:
+        return Obtained(_fetch_proven(endpoint, current, call, scrub), False)
     return Obtained(_fetch(endpoint, endpoint.token_request(), call, scrub), False)
+
+
+class _NonceRequired(Exception):
+    """A DPoP server asked for a nonce (it is kept in :data:`NONCES`); ``error`` is what to
+    raise if a retry with it does not help."""
+
+    def __init__(self, error: AuthError) -> None:
+        super().__init__()
+        self.error = error
+
+
+def _fetch_proven(
+    endpoint: TokenEndpoint, current: Optional[Token], call: Call, scrub: List[str]
+) -> Token:
+    """A DPoP-bound token: each request proven by the credential key's key pair (the current
+    token's, else a new one); a ``use_dpop_nonce`` answer is tried once more with the nonce
+    and a fresh request (a new client assertion): never a refusal, never a cooldown."""
+    prover = (prover_of(current) if current is not None else None) or Prover.generate(
+        endpoint.dpop_algs()
+    )
+    for attempt in (1, 2):
+        request = endpoint.token_request()
+        proof = prover.proof("POST", request.url, NONCES.get(request.url))
+        request = replace(request, headers={**request.headers, "DPoP": proof})
+        try:
+            token = _fetch(endpoint, request, call, scrub)
+        except _NonceRequired as asked:
+            if attempt == 2:
+                raise asked.error from None
+            continue
+        if token.token_type.lower() != "dpop":
+            return token  # the server did not bind it: a bearer token after all
+        return replace(token, proof_key=prover.secret())
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def discover(endpoint: TokenEndpoint, call: Call) -> None:
@@ -360,6 +397,8 @@ class _Sender:
 
     def _answered(self, response: requests.Response) -> Optional[Tuple[Any, Any]]:
         status, body, content_type, headers = _read(response, self.where, self.vendor, self.url)
+        if "DPoP" in self.request.headers:
+            NONCES.saw(self.request.url, headers)  # the newest nonce of this origin
         if 200 <= status < 300:
             return self._decoded(status, body, content_type), _server_clock(headers)
         title = page_title(body, content_type)
@@ -382,6 +421,11 @@ class _Sender:
                 url=self.url,
                 status_code=status,
             )
+        proven = "DPoP" in self.request.headers
+        if proven and nonce_challenge(status, headers, _json_or_none(body)):
+            again = f"{self.where} asked for a DPoP nonce again"
+            error = TokenEndpointError(again, vendor=self.vendor, url=self.url, status_code=status)
+            raise _NonceRequired(error)
         if status in (400, 401, 403):
             raise InvalidCredentials(message, vendor=self.vendor, url=self.url, status_code=status)
         policy = self.call.policy
@@ -491,6 +535,13 @@ def _bounded(timeout: Timeout, remaining: float) -> Tuple[float, float]:
     else:
         connect = read = timeout
     return (max(0.001, min(connect, remaining)), max(0.001, min(read, remaining)))
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _server_clock(headers: Mapping[str, str]) -> Optional[float]:

@@ -14,6 +14,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ._checks import check_credentials, checked_secret
+from ._dpop import NONCES, nonce_challenge
 from ._parse import WireFormat
 from ._policy import Snapshot
 from ._replay import replay_once
@@ -191,6 +192,8 @@ class TokenAuth(requests.auth.AuthBase):
         else:
             headers["Authorization"] = snap.header
         r.hooks["response"].append(self._hook)
+        if snap.prover is not None:  # DPoP: a fresh proof beside the header, every request
+            headers["DPoP"] = _proof(snap, r.method or "GET", url)
         if self._extra_headers:
             for name, value in self._extra_headers:
                 if name not in headers:
@@ -247,13 +250,23 @@ class TokenAuth(requests.auth.AuthBase):
 
     def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
         """Response hook: on 401, re-auth once and replay the request (digest-auth style),
-        the token call travelling as the refused call did (``kwargs``: its send settings)."""
+        the token call travelling as the refused call did (``kwargs``: its send settings).
+        A DPoP server's nonce is kept; its ``use_dpop_nonce`` 401 is replayed once with it."""
+        request = r.request
+        proven = "DPoP" in request.headers
+        if proven:
+            NONCES.saw(r.url, r.headers)
         if r.status_code != 401:
             return r
-        request = r.request
         sent = request.headers.get("Authorization")
-        if sent is None or not str(sent).startswith("Bearer "):
+        if sent is None or not str(sent).startswith(("Bearer ", "DPoP ")):
             return r  # e.g. a redirect to another origin, which carried no token
+        snap = self._manager.snap
+        fine = snap is not None and snap.header == sent and snap.prover is not None
+        if proven and fine and nonce_challenge(401, r.headers):  # the token is fine: prove again
+            assert snap is not None
+            proof = _proof(snap, request.method or "GET", request.url or "")
+            return replay_once(r, {"DPoP": proof}, kwargs, self.vendor, self.client_id)
         transport = self._transport(Transport.of_call(kwargs, self._own_transport()))
         fresh = self._manager.after_401(
             str(sent),
@@ -261,7 +274,10 @@ class TokenAuth(requests.auth.AuthBase):
             budget(kwargs.get("timeout"), self.settings.token_deadline),
             self.settings.token_deadline,
         )
-        return replay_once(r, fresh.header, kwargs, self.vendor, self.client_id)
+        headers = {"Authorization": fresh.header}
+        if fresh.prover is not None:
+            headers["DPoP"] = _proof(fresh, request.method or "GET", request.url or "")
+        return replay_once(r, headers, kwargs, self.vendor, self.client_id)
 
     # ------------------------------------------------------------------------ copies
 
@@ -279,8 +295,16 @@ class TokenAuth(requests.auth.AuthBase):
 
 def bearer(token: Token) -> str:
     """The ``Authorization`` value that carries ``token``: the contract's ``Bearer <token>``
-    whatever ``token_type`` says."""
-    return "Bearer " + token.access_token.reveal()
+    whatever ``token_type`` says, and ``DPoP <token>`` for a DPoP-bound one (RFC 9449)."""
+    scheme = "Bearer " if token.proof_key is None else "DPoP "
+    return scheme + token.access_token.reveal()
+
+
+def _proof(snap: Snapshot, method: str, url: str) -> str:
+    """A fresh DPoP proof for one request carrying ``snap``'s token."""
+    prover = snap.prover
+    assert prover is not None
+    return str(prover.proof(method, url, NONCES.get(url), snap.token.access_token.reveal()))
 
 
 def _restore(cls: Type[TokenAuth], client_id: str, secret: Secret, kwargs: Any) -> TokenAuth:

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Mapping, Optional, Union
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 from ._http import redact
@@ -65,6 +65,12 @@ class TokenEndpoint:
     issuer: Optional[str] = None
     """An authorization server whose metadata (RFC 8414) names the token endpoint: the
     transport fetches it before the first token request."""
+    dpop: bool = False
+    """Whether tokens are DPoP-bound (RFC 9449): the transport proves each token request."""
+
+    def dpop_algs(self) -> Tuple[str, ...]:
+        """The DPoP algorithms the server accepts, when it said (its metadata)."""
+        return ()
 
     def __init__(
         self,

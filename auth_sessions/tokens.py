@@ -78,6 +78,8 @@ class Token:
         refresh_token: the refresh token, if the vendor issues one (some rotate it).
         refresh_expires_at: when the refresh token stops working, if known.
         scope: the scope the server granted, when it said (it may differ from the one asked).
+        proof_key: for a DPoP-bound token (RFC 9449), the private key that proves it (PEM,
+            wrapped): it travels with the token, so every process sending it can prove it.
 
     Tokens are immutable values; share them freely between threads.
     """
@@ -89,6 +91,7 @@ class Token:
     refresh_token: Optional[Secret] = None
     refresh_expires_at: Optional[datetime] = None
     scope: Optional[str] = None
+    proof_key: Optional[Secret] = field(default=None, repr=False)
     expires_ts: float = field(init=False, repr=False, compare=False)
     issued_ts: float = field(init=False, repr=False, compare=False)
 
@@ -111,6 +114,7 @@ class Token:
         refresh_token: Optional[str] = None,
         refresh_expires_ts: Optional[float] = None,
         scope: Optional[str] = None,
+        proof_key: Optional[str] = None,
     ) -> Token:
         """Build a token from plain strings and epoch seconds."""
         return cls(
@@ -121,6 +125,7 @@ class Token:
             refresh_token=Secret(refresh_token) if refresh_token is not None else None,
             refresh_expires_at=_utc(refresh_expires_ts) if refresh_expires_ts is not None else None,
             scope=scope,
+            proof_key=Secret(proof_key) if proof_key is not None else None,
         )
 
     @property

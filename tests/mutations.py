@@ -132,8 +132,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/_policy.py",
-                "header(token), expires - advisory, expires - advisory / 2)",
-                "header(token), expires - advisory / 2, expires - advisory / 2)",
+                "header(token), expires - advisory, expires - advisory / 2, prover)",
+                "header(token), expires - advisory / 2, expires - advisory / 2, prover)",
             ),
         ),
         ("tests/test_background.py", "tests/test_auth.py"),
@@ -154,8 +154,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/auth.py",
-                "        snap = self._manager.snap\n",
-                "        snap = None\n",
+                "        snap = self._manager.snap\n        if snap is None or",
+                "        snap = None\n        if snap is None or",
             ),
             (
                 "auth_sessions/manager.py",
@@ -369,6 +369,47 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
         ),
         ("tests/vendors/test_oauth2_discovery.py",),
+    ),
+    M(
+        "no nonce retry",
+        (
+            ("auth_sessions/_transport.py", "            if attempt == 2:", "            if True:"),
+            (
+                "auth_sessions/auth.py",
+                "if proven and fine and nonce_challenge(401, r.headers):",
+                "if False:",
+            ),
+        ),
+        ("tests/vendors/test_oauth2_dpop.py",),
+    ),
+    M(
+        "a DPoP proof reused across requests",
+        (("auth_sessions/_dpop.py", '"jti": secrets.token_urlsafe(16),', '"jti": "one-proof",'),),
+        ("tests/vendors/test_oauth2_dpop.py",),
+    ),
+    M(
+        "ath missing",
+        (
+            (
+                "auth_sessions/_dpop.py",
+                '        if token is not None:\n            claims["ath"]',
+                '        if False:\n            claims["ath"]',
+            ),
+        ),
+        ("tests/vendors/test_oauth2_dpop.py",),
+    ),
+    M(
+        "the key logged at DEBUG",
+        (
+            (
+                "auth_sessions/_dpop.py",
+                "        return Secret(f\"{self.alg}\\n{pem.decode('ascii')}\")",
+                '        logging.getLogger("auth_sessions").debug("dpop key %s", pem.decode())\n'
+                "        return Secret(f\"{self.alg}\\n{pem.decode('ascii')}\")",
+            ),
+            ("auth_sessions/_dpop.py", "import hashlib\n", "import hashlib\nimport logging\n"),
+        ),
+        ("tests/vendors/test_oauth2_dpop.py",),
     ),
     M(
         "keys without the hash tag",

@@ -42,6 +42,10 @@ REQUIRED = (
     "exp an hour ahead",
     "issuer check skipped",
     "metadata fetched per session",
+    "no nonce retry",
+    "a DPoP proof reused across requests",
+    "ath missing",
+    "the key logged at DEBUG",
 )
 
 

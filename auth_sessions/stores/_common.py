@@ -29,6 +29,7 @@ def token_to_dict(token: Token) -> Dict[str, Any]:
             token.refresh_expires_at.timestamp() if token.refresh_expires_at else None
         ),
         "scope": token.scope,
+        "proof_key": token.proof_key.reveal() if token.proof_key else None,
     }
 
 
@@ -45,6 +46,7 @@ def token_from_dict(data: Any) -> Optional[Token]:
                 float(data["refresh_expires_ts"]) if data.get("refresh_expires_ts") else None
             ),
             scope=data.get("scope"),
+            proof_key=data.get("proof_key"),
         )
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError):
         return None

@@ -10,7 +10,7 @@ from typing import Any, Collection, Dict, List, Optional, Set
 
 from ._vendors import Reject, _oauth2_error
 
-__all__ = ["ASSERTION_TYPE", "check_assertion", "public_key"]
+__all__ = ["ASSERTION_TYPE", "NonceMissing", "check_assertion", "check_proof", "public_key"]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_LIFE = 300  # seconds from iat to exp the fake accepts (5 minutes)
@@ -95,3 +95,60 @@ def _check_times(claims: Dict[str, Any]) -> None:
         raise _refuse("the client assertion is expired or issued in the future")
     if exp - iat > MAX_LIFE or exp > now + MAX_LIFE:
         raise _refuse(f"the client assertion may live at most {MAX_LIFE} s")
+
+
+# --- DPoP proofs (RFC 9449) -----------------------------------------------------------------
+
+
+def check_proof(
+    proof: str,
+    *,
+    method: str,
+    url: str,
+    seen: Set[str],
+    nonce: Optional[str] = None,
+    token: Optional[str] = None,
+    jkt: Optional[str] = None,
+) -> str:
+    """Accept a DPoP proof for one request, or raise ``ValueError`` naming the problem;
+    returns the proof key's thumbprint (``jkt``). ``nonce``: the one the server requires;
+    ``token``/``jkt``: the access token the request carries and the key it is bound to."""
+    import base64
+    import hashlib
+    import json as _json
+
+    from joserfc import jws
+    from joserfc.errors import JoseError
+    from joserfc.jwk import JWKRegistry
+
+    try:
+        header = _json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
+        key = JWKRegistry.import_key(header["jwk"])
+        claims = _json.loads(jws.deserialize_compact(proof, key, algorithms=_ALGS).payload)
+    except (JoseError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ValueError(f"the DPoP proof does not verify ({type(exc).__name__})") from None
+    if header.get("typ") != "dpop+jwt" or "d" in header["jwk"]:
+        raise ValueError("the DPoP proof's typ must be dpop+jwt, its jwk public")
+    if claims.get("htm") != method or claims.get("htu") != url:
+        raise ValueError(f"the DPoP proof is for {claims.get('htm')} {claims.get('htu')}")
+    iat = claims.get("iat")
+    if not isinstance(iat, (int, float)) or abs(time.time() - iat) > 60:
+        raise ValueError("the DPoP proof's iat is not now")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or jti in seen:
+        raise ValueError("the DPoP proof's jti is missing or was used before")
+    if token is not None:
+        digest = hashlib.sha256(token.encode()).digest()
+        if claims.get("ath") != base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
+            raise ValueError("the DPoP proof's ath does not match the access token")
+    thumbprint = key.thumbprint()  # type: ignore[attr-defined]
+    if jkt is not None and thumbprint != jkt:
+        raise ValueError("the DPoP proof's key is not the one the token is bound to")
+    if nonce is not None and claims.get("nonce") != nonce:
+        raise NonceMissing("the DPoP proof lacks the server's current nonce")
+    seen.add(jti)
+    return str(thumbprint)
+
+
+class NonceMissing(ValueError):
+    """The proof is good but for the nonce the server requires."""

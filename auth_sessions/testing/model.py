@@ -48,6 +48,8 @@ class Counters:
     expired_presented: int = 0
     authorization_seen: int = 0
     metadata_requests: int = 0
+    dpop_nonce_challenges: int = 0
+    dpop_rejected: int = 0
 
 
 def _log() -> Deque[Any]:
@@ -81,6 +83,17 @@ class _Vendor:
     metadata_at: Tuple[str, ...] = ("rfc8414", "oidc")  # where the document is published
     jtis: Set[str] = field(default_factory=set)  # client assertion ids seen
     assertions: Deque[Dict[str, Any]] = field(default_factory=_log)  # their claims
+    dpop_nonces: Dict[str, Optional[str]] = field(default_factory=dict)  # "token"/"api"
+    bound: Dict[str, str] = field(default_factory=dict)  # DPoP token -> its key's jkt
+    proof_jtis: Set[str] = field(default_factory=set)
+
+
+class _Challenge(Exception):
+    """A DPoP nonce challenge: the reply to send."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__()
+        self.reply = reply
 
 
 class VendorModel:
@@ -161,6 +174,15 @@ class VendorModel:
         with self._lock:
             state = self._vendor(vendor)
             state.metadata, state.metadata_at = dict(fields), tuple(at)
+
+    def require_dpop_nonce(
+        self, vendor: str, *, token: Optional[str] = None, api: Optional[str] = None
+    ) -> None:
+        """Require DPoP proofs to carry ``token`` (at the token endpoint) and ``api`` (at
+        the API) as their nonce; a proof without it gets a ``use_dpop_nonce`` challenge
+        with the nonce. None: no nonce required there. Call again to rotate them."""
+        with self._lock:
+            self._vendor(vendor).dpop_nonces = {"token": token, "api": api}
 
     def assertions(self, vendor: str) -> List[Dict[str, Any]]:
         """The claims of the client assertions ``vendor`` accepted, oldest first."""
@@ -377,15 +399,74 @@ class VendorModel:
                 return reply
         with self._lock:
             try:
+                jkt = self._token_proof(state, req)
                 if refreshing:
                     self._check_refresh(state, req)
                 else:
                     self._check_credentials(state, req)
+            except _Challenge as challenge:
+                state.counters.dpop_nonce_challenges += 1
+                return challenge.reply
             except Reject as rejected:
                 state.counters.token_rejected += 1
                 return Reply.json(rejected.status, rejected.body)
             asked = " ".join(parse_qs(req.body.decode("utf-8", "replace")).get("scope", []))
-            return Reply.json(200, self._issue(state, asked))
+            body = self._issue(state, asked)
+            if jkt is not None:  # bound to the proof's key (RFC 9449 section 5)
+                body["token_type"] = "DPoP"
+                state.bound[str(body.get("access_token"))] = jkt
+            return Reply.json(200, body)
+
+    def _token_proof(self, state: _Vendor, req: Incoming) -> Optional[str]:
+        """The jkt of a token request's DPoP proof (None without one); a bad proof is a
+        400 ``invalid_dpop_proof``, a missing nonce a ``use_dpop_nonce`` challenge."""
+        proof = {k.lower(): v for k, v in req.headers.items()}.get("dpop")
+        if proof is None or not state.spec.client_methods:
+            return None
+        from ._assertions import NonceMissing, check_proof
+
+        nonce = state.dpop_nonces.get("token")
+        url = self._issuer(state, req) + urlsplit(req.path).path[len(state.spec.prefix) :]
+        try:
+            return check_proof(proof, method="POST", url=url, seen=state.proof_jtis, nonce=nonce)
+        except NonceMissing:
+            body = {"error": "use_dpop_nonce", "error_description": "use the DPoP-Nonce"}
+            raise _Challenge(Reply.json(400, body, {"DPoP-Nonce": str(nonce)})) from None
+        except ValueError as exc:
+            state.counters.dpop_rejected += 1
+            raise Reject(
+                400, {"error": "invalid_dpop_proof", "error_description": str(exc)}
+            ) from None
+
+    def _api_proof(self, state: _Vendor, req: Incoming, scheme: str, token: str) -> Optional[Reply]:
+        """None when a DPoP-bound token came with a good proof (or the token is not bound);
+        else the 401 to answer."""
+        jkt = state.bound.get(token)
+        if jkt is None and scheme == "Bearer":
+            return None
+        lower = {k.lower(): v for k, v in req.headers.items()}
+        proof, nonce = lower.get("dpop"), state.dpop_nonces.get("api")
+        problem = "a DPoP-bound token needs the DPoP scheme and a proof"
+        if jkt is not None and scheme == "DPoP" and proof is not None:
+            from ._assertions import NonceMissing, check_proof
+
+            url = f"{req.scheme}://{lower.get('host', '')}{urlsplit(req.path).path}"
+            try:
+                check_proof(proof, method=req.method, url=url, seen=state.proof_jtis,
+                            nonce=nonce, token=token, jkt=jkt)  # fmt: skip
+                return None
+            except NonceMissing:
+                state.counters.dpop_nonce_challenges += 1
+                challenge = 'DPoP error="use_dpop_nonce", error_description="use the nonce"'
+                headers = {"WWW-Authenticate": challenge, "DPoP-Nonce": str(nonce)}
+                return Reply.json(401, {"error": "use_dpop_nonce"}, headers)
+            except ValueError as exc:
+                problem = str(exc)
+        state.counters.dpop_rejected += 1
+        headers = {
+            "WWW-Authenticate": f'DPoP error="invalid_dpop_proof", error_description="{problem}"'
+        }
+        return Reply.json(401, {"error": "invalid_dpop_proof", "detail": problem}, headers)
 
     def _good(self, state: _Vendor) -> Dict[str, Any]:
         with self._lock:
@@ -547,8 +628,13 @@ class VendorModel:
                     counters.unauthorized += 1
                 headers = spec.retry_headers(status, retry_after)
                 return Reply.json(status, spec.error_body(status, "forced failure"), headers)
-            token = header[7:] if header and header.startswith("Bearer ") else None
+            scheme, _, token = (header or "").partition(" ")
+            token = token if scheme in ("Bearer", "DPoP") else ""
             expires = state.tokens.get(token) if token else None
+            if expires is not None and (scheme == "DPoP" or token in state.bound):
+                refused = self._api_proof(state, req, scheme, token)
+                if refused is not None:
+                    return refused
             if expires is None or self.clock() >= expires:
                 if expires is not None:
                     counters.expired_presented += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from .._jwt import ASYMMETRIC, SYMMETRIC, SigningKey
+from .._jwt import ASYMMETRIC, SYMMETRIC, SigningKey, need_jwt
 from .._rfc6749 import ALIASES, DEFAULT_EXPIRES_IN, METHODS, NO_SECRET, OAuth2Endpoint
 from .._urls import origin_prefix, require_secure
 from .._vendor import Vendor, register
@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_EXPIRES_IN", "VENDOR", "OAuth2Endpoint"]
 
 
 OPTIONS = ("token_url", "issuer", "scope", "client_auth", "extra_params", "private_key",
-           "key_id", "signing_alg")  # fmt: skip
+           "key_id", "signing_alg", "dpop")  # fmt: skip
 
 
 def _fail(message: str) -> ConfigurationError:
@@ -66,6 +66,10 @@ def _configure(base_url: Optional[str], given: Mapping[str, Any]) -> Tuple[Optio
     elif alg is not None and method != "client_secret_jwt":
         raise _fail(f"signing_alg= is used only by the JWT methods (one of {ASYMMETRIC[0]}...)")
     options.pop("key_id", None)
+    if not isinstance(given.get("dpop", False), bool):
+        raise _fail("dpop= is True or False")
+    if given.get("dpop"):
+        need_jwt("oauth2")  # proofs are signed JWTs: the [jwt] extra
     return base_url or origin_prefix(str(token_url or issuer)).rstrip("/"), options
 
 
