@@ -217,6 +217,14 @@ class TokenAuth(requests.auth.AuthBase):
         r.__dict__[_FETCHED] = self._current(transport, timeout)
         self(r)
 
+    def prove(self, r: requests.PreparedRequest) -> None:
+        """Give ``r`` (a redirect of a request this auth authorized, still carrying its
+        token) a fresh DPoP proof for its own method and URL."""
+        snap = self._manager.snap
+        ours = snap is not None and r.headers.get("Authorization") == snap.header
+        if ours and snap is not None and snap.prover is not None:
+            r.headers["DPoP"] = _proof(snap, r.method or "GET", r.url or "")
+
     def _slow(self, r: requests.PreparedRequest) -> Optional[Snapshot]:
         """The token for ``r`` when the live one is not fresh: fetched now on this auth's own
         transport, or (a deferring view) the one :meth:`authorize` fetched, or None after

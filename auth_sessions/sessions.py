@@ -193,6 +193,17 @@ class VendorSession(requests.Session):
             auth.authorize(request, transport, kwargs["timeout"])
         return super().send(request, **kwargs)
 
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """As requests does (no ``Authorization`` to another host); a DPoP proof never
+        follows a redirect: one on the same host gets a fresh proof for its new URL."""
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        if prepared_request.headers.pop("DPoP", None) is not None and isinstance(
+            self.auth, TokenAuth
+        ):
+            self.auth.prove(prepared_request)
+
     def __copy__(self) -> VendorSession:
         clone = type(self).__new__(type(self))
         clone.__setstate__(self.__getstate__())  # type: ignore[attr-defined]

@@ -186,10 +186,12 @@ def test_fake_command_serves_the_cli(tmp_path) -> None:  # type: ignore[no-untyp
             if line.startswith("export "):
                 name, _, value = line[7:].strip().partition("=")
                 exports[name] = value.strip("'")
-        assert {"COBEE_CLIENT_ID", "MANIS_BASE_URL"} <= set(exports)
+        assert {"COBEE_CLIENT_ID", "MANIS_BASE_URL", "OAUTH2_ISSUER"} <= set(exports)
         result = run("check", env=exports)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.count(" ok ") == 5
+        assert (
+            result.stdout.count(" ok ") == 6
+        )  # the five published vendors and oauth2 (by discovery)
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
@@ -200,7 +202,8 @@ def test_environ_helper_sets_and_restores(fake_vendor: FakeVendors, monkeypatch)
     with fake_vendor.environ() as exported:
         assert os.environ["SOHAR_CLIENT_ID"] == fake_vendor.credentials("sohar")[0]
         assert auth_sessions.for_vendor("manis").get("/x").status_code == 200
-        assert "OAUTH2_CLIENT_ID" not in exported  # configured by env vars alone only
+        assert exported["OAUTH2_ISSUER"] == fake_vendor.issuer("oauth2")  # discovery does the rest
+        assert auth_sessions.for_vendor("oauth2").get("/x").status_code == 200
     assert os.environ["SOHAR_CLIENT_ID"] == "before"
     assert "MANIS_CLIENT_ID" not in os.environ
 

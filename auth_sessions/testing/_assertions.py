@@ -123,7 +123,7 @@ def check_proof(
 
     try:
         header = _json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
-        key = JWKRegistry.import_key(header["jwk"])
+        key, thumbprint = _proof_key(_json.dumps(header["jwk"], sort_keys=True), JWKRegistry)
         claims = _json.loads(jws.deserialize_compact(proof, key, algorithms=_ALGS).payload)
     except (JoseError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"the DPoP proof does not verify ({type(exc).__name__})") from None
@@ -141,13 +141,29 @@ def check_proof(
         digest = hashlib.sha256(token.encode()).digest()
         if claims.get("ath") != base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
             raise ValueError("the DPoP proof's ath does not match the access token")
-    thumbprint = key.thumbprint()  # type: ignore[attr-defined]
     if jkt is not None and thumbprint != jkt:
         raise ValueError("the DPoP proof's key is not the one the token is bound to")
     if nonce is not None and claims.get("nonce") != nonce:
         raise NonceMissing("the DPoP proof lacks the server's current nonce")
     seen.add(jti)
     return str(thumbprint)
+
+
+_keys: Dict[str, Any] = {}
+
+
+def _proof_key(jwk: str, registry: Any) -> Any:
+    """(key, thumbprint) of a proof's public JWK, imported once per key (a client proves
+    every request with the same key)."""
+    import json as _json
+
+    found = _keys.get(jwk)
+    if found is None:
+        key = registry.import_key(_json.loads(jwk))
+        found = _keys[jwk] = (key, key.thumbprint())
+        if len(_keys) > 4096:
+            _keys.clear()
+    return found
 
 
 class NonceMissing(ValueError):

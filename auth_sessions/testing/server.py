@@ -143,18 +143,22 @@ class FakeVendors(VendorModel):
                     os.environ[name] = value
 
     def env_vendors(self) -> Tuple[str, ...]:
-        """The vendors a session can be built for from env vars alone."""
-        return tuple(n for n in self.vendors() if not self.spec(n).token_url_option)
+        """The vendors a session can be built for from env vars alone (the generic
+        ``oauth2`` too: ``OAUTH2_ISSUER`` points at this fake's metadata)."""
+        return tuple(self.vendors())
 
     def env_vars(self, vendor: str) -> Dict[str, str]:
         """``{"COBEE_CLIENT_ID": ..., "COBEE_CLIENT_SECRET": ..., "COBEE_BASE_URL": ...}``."""
         client_id, client_secret = self.credentials(vendor)
         prefix = self.spec(vendor).name.upper()
-        return {
+        found = {
             f"{prefix}_CLIENT_ID": client_id,
             f"{prefix}_CLIENT_SECRET": client_secret,
             f"{prefix}_BASE_URL": self.base_url(vendor),
         }
+        if self.spec(vendor).client_methods:  # it publishes metadata: discovery finds the rest
+            found[f"{prefix}_ISSUER"] = self.issuer(vendor)
+        return found
 
     def session_kwargs(self, vendor: str, **overrides: Any) -> Dict[str, Any]:
         """Keyword arguments for :func:`auth_sessions.for_vendor` pointing at this fake."""

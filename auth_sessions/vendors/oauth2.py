@@ -84,12 +84,13 @@ def _secret_optional(given: Mapping[str, Any]) -> bool:
 VENDOR = register(
     Vendor(
         name="oauth2",
-        summary="Generic OAuth 2.0 client credentials (RFC 6749 section 4.4): ``token_url=`` "
-        "(https, or http to loopback), ``scope=``, ``client_auth=`` by RFC name "
-        "(``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt``, "
-        "``private_key_jwt`` with ``private_key=``, ``tls_client_auth``...), "
-        "``extra_params=`` (``audience``...); ``base_url`` defaults to the token URL's "
-        "origin, and tokens are sent only there.",
+        summary="Generic OAuth 2.0 client credentials (RFC 6749 section 4.4): ``issuer=`` "
+        "(metadata discovery) or ``token_url=`` (https, or http to loopback), ``scope=``, "
+        "``client_auth=`` by RFC name (``client_secret_basic``, ``client_secret_post``, "
+        "``client_secret_jwt``, ``private_key_jwt`` with ``private_key=``, "
+        "``tls_client_auth``...), ``dpop=True`` (RFC 9449), ``extra_params=`` "
+        "(``audience``...); ``base_url`` defaults to the token URL's origin, and tokens are "
+        "sent only there.",
         endpoint=OAuth2Endpoint,
         options=OPTIONS,
         env_options=("token_url", "issuer", "private_key", "key_id"),

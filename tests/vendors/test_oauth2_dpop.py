@@ -89,6 +89,15 @@ def test_a_sealed_store_seals_the_dpop_key(fake_vendor: FakeVendors, tmp_path: P
     assert b"PRIVATE KEY" not in sealed.read_bytes()
 
 
+def test_a_redirect_on_the_same_host_gets_a_fresh_proof(fake_vendor: FakeVendors) -> None:
+    session = fake_vendor.session("oauth2", dpop=True)
+    target = fake_vendor.base_url("oauth2") + "/things/moved"
+    response = session.get("/redirect", params={"to": target})
+    assert (response.status_code, len(response.history)) == (200, 1)
+    counts = fake_vendor.counts("oauth2")
+    assert (counts.dpop_rejected, counts.token_requests) == (0, 1)
+
+
 def test_dpop_joins_the_credential_key(fake_vendor: FakeVendors) -> None:
     keys = {
         fake_vendor.session("oauth2", dpop=True).auth.store_key,
