@@ -17,6 +17,8 @@ import auth_sessions
 from auth_sessions import Event, FileTokenStore, generate_store_key, subscribe
 from auth_sessions.testing import FakeVendors
 
+from .._net import Pki
+
 
 def test_every_request_carries_a_fresh_proof_for_its_bound_token(
     fake_vendor: FakeVendors,
@@ -128,3 +130,28 @@ def test_dpop_keys_and_proofs_never_reach_repr_logs_or_events(
 def test_dpop_must_be_a_bool(fake_vendor: FakeVendors) -> None:
     with pytest.raises(auth_sessions.ConfigurationError, match="dpop= is True or False"):
         fake_vendor.session("oauth2", dpop="yes")
+
+
+def test_discovery_private_key_jwt_and_dpop_together_over_tls(
+    pki: Pki, clean_net_env: None
+) -> None:
+    """The whole enterprise path on a real TLS server with a throwaway CA: metadata, a
+    signed client assertion, DPoP-bound tokens, nonces at both ends."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from auth_sessions import _discovery
+
+    _discovery.forget_all()
+    key = ec.generate_private_key(ec.SECP256R1())
+    with FakeVendors(tls=pki.server) as fake:
+        fake.register_client_key("oauth2", key.public_key())
+        fake.require_dpop_nonce("oauth2", token="tn", api="an")
+        options = {"token_url": None, "issuer": fake.issuer("oauth2"), "client_secret": None}
+        session = fake.session("oauth2", private_key=key, dpop=True, **options)
+        session.verify = pki.ca
+        assert [session.get("/things").status_code for _ in range(5)] == [200] * 5
+        counts, issuer = fake.counts("oauth2"), fake.issuer("oauth2")
+        (claims,) = fake.assertions("oauth2")[-1:]
+    assert issuer.startswith("https://") and claims["aud"] == issuer
+    assert (counts.metadata_requests, counts.token_rejected, counts.dpop_rejected) == (1, 0, 0)
+    assert counts.dpop_nonce_challenges == 2  # one at the token endpoint, one at the API
