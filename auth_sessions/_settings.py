@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple, Union
 
 import requests
@@ -104,6 +105,32 @@ def _is_store(value: Any) -> bool:
 
 _DEFAULT_RETRY = RetryPolicy()
 
+ENV_RETRIES = "AUTH_SESSIONS_TOKEN_RETRIES"
+ENV_DEADLINE = "AUTH_SESSIONS_TOKEN_DEADLINE"
+
+
+def env_defaults(vendor: str) -> Dict[str, Any]:
+    """Token-call defaults an app's environment sets (its tests: a "vendor down" test need
+    not wait out real backoff): ``AUTH_SESSIONS_TOKEN_RETRIES`` (retries after the first
+    attempt, 0 for none) and ``AUTH_SESSIONS_TOKEN_DEADLINE`` (seconds a fetch may take).
+    An explicit ``retry=`` / ``token_deadline=`` wins."""
+    found: Dict[str, Any] = {}
+    raw = os.environ.get(ENV_RETRIES, "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise _fail(vendor, f"{ENV_RETRIES}={raw!r} must be a count >= 0")
+        found["retry"] = replace(_DEFAULT_RETRY, total=int(raw))
+    raw = os.environ.get(ENV_DEADLINE, "").strip()
+    if raw:
+        try:
+            deadline = float(raw)
+        except ValueError:
+            deadline = -1.0
+        if not _positive(deadline):
+            raise _fail(vendor, f"{ENV_DEADLINE}={raw!r} must be a number of seconds > 0")
+        found["token_deadline"] = deadline
+    return found
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -146,6 +173,8 @@ class Settings:
         own = cls.names()
         refuse_unknown(vendor, given, (*own, *vendor_options))
         values = {name: given[name] for name in own if name in given and given[name] is not None}
+        for name, value in env_defaults(vendor).items():
+            values.setdefault(name, value)
         for name, value in values.items():
             if name == "timeout":
                 check_timeout(vendor, value, "token timeout", optional=False)

@@ -18,8 +18,10 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -64,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
 
     fake = sub.add_parser("fake", help="serve the fake vendors here until Ctrl-C")
     fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+    fake.add_argument(
+        "--tls", action="store_true", help="serve https with a throwaway CA (its path is printed)"
+    )
+    fake.add_argument(
+        "--client-ca", metavar="CA_FILE", help="with --tls: require client certificates it signed"
+    )
 
     sub.add_parser(
         "store-key", help="print a new store encryption key (for AUTH_SESSIONS_STORE_KEYS)"
@@ -198,15 +206,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_fake(args: argparse.Namespace) -> int:
     from .testing import FakeVendors
+    from .testing.certs import throwaway_tls
 
+    if args.client_ca and not args.tls:
+        raise ConfigurationError("--client-ca needs --tls")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    fake = FakeVendors().start(args.port)
+    folder = tempfile.mkdtemp(prefix="auth-sessions-fake-")
+    ca_file, server = throwaway_tls(folder) if args.tls else (None, None)
+    fake = FakeVendors(tls=server, client_ca=args.client_ca).start(args.port)
     try:
         print(f"# fake vendors on {fake.url} (test credentials only); paste into a shell:")
+        if ca_file is not None:
+            print(f"# its throwaway CA: {ca_file}")
+            print(f"export REQUESTS_CA_BUNDLE={shlex.quote(ca_file)}")
         for vendor in fake.env_vendors():
             for name, value in fake.env_vars(vendor).items():
                 print(f"export {name}={shlex.quote(value)}")
+        print(f"# counters of every vendor: GET {fake.url}/_stats")
         print("# Ctrl-C to stop", flush=True)
         while not stop.wait(0.5):
             pass
@@ -214,6 +231,7 @@ def _cmd_fake(args: argparse.Namespace) -> int:
         pass
     finally:
         fake.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -342,6 +342,10 @@ class VendorModel:
     def handle(self, req: Incoming) -> Reply:
         """Answer one request: a token or refresh grant, a redirect, or a protected API call."""
         parts = urlsplit(req.path)
+        if parts.path == "/_stats":  # every vendor's counters, for a test in another process
+            with self._lock:
+                stats = {name: asdict(s.counters) for name, s in self._vendors.items()}
+            return Reply.json(200, stats)
         if parts.path.startswith(_RFC8414):  # the path-inserted metadata address
             state, sub = self._route(parts.path[len(_RFC8414) :])
             return self._metadata(state, req, "rfc8414" if sub == "/" else "")
