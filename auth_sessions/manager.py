@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import weakref
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable, List, Optional, Protocol, Tuple, Type
 
@@ -321,6 +322,9 @@ class TokenManager:
                 assert failure is not None
                 self._failure = failure
                 raise self._error(failure, now)
+            held = self.snap
+            if current is not None and held is not None and _older(current, held.token):
+                current = held.token  # the store went back in time: build on what we hold
             if current is not None:
                 snap = self.snapshot_for(current)
                 if snap.header != flight.stale and window(snap, now) is Window.FRESH:
@@ -345,6 +349,10 @@ class TokenManager:
         started = self.monotonic()
         try:
             token, refreshed = fetch(held, refresh, flight.deadline)
+            seen = max(
+                held.generation if held else 0, self.snap.token.generation if self.snap else 0
+            )
+            token = replace(token, generation=seen + 1)
         except AuthError as exc:
             took = self.monotonic() - started
             self._event("renewal_failed", f"{self.vendor}: token fetch failed: {exc}", exc, took)
@@ -387,6 +395,12 @@ class TokenManager:
     def _after_fork_in_child(self) -> None:
         self._mutex = threading.Lock()
         self._flight = None  # its thread does not exist here
+
+
+def _older(stored: Token, held: Token) -> bool:
+    """Whether the store's token is older than one this process already holds (a snapshot
+    restore, a failover that lost writes): generations only grow."""
+    return stored.generation < held.generation
 
 
 def _holds(failure: Optional[Failure], now: float, route: str) -> bool:

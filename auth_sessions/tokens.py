@@ -80,6 +80,8 @@ class Token:
         scope: the scope the server granted, when it said (it may differ from the one asked).
         proof_key: for a DPoP-bound token (RFC 9449), the private key that proves it (PEM,
             wrapped): it travels with the token, so every process sending it can prove it.
+        generation: how many tokens of its credential set were stored before it (a store
+            that serves a lower one than a process has seen went back in time).
 
     Tokens are immutable values; share them freely between threads.
     """
@@ -92,6 +94,7 @@ class Token:
     refresh_expires_at: Optional[datetime] = None
     scope: Optional[str] = None
     proof_key: Optional[Secret] = field(default=None, repr=False)
+    generation: int = field(default=0, compare=False)
     expires_ts: float = field(init=False, repr=False, compare=False)
     issued_ts: float = field(init=False, repr=False, compare=False)
 

@@ -412,6 +412,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/vendors/test_oauth2_dpop.py",),
     ),
     M(
+        "a store gone back in time not noticed",
+        (
+            (
+                "auth_sessions/manager.py",
+                "return stored.generation < held.generation",
+                "return False",
+            ),
+        ),
+        ("tests/stores/test_topologies.py",),
+    ),
+    M(
         "keys without the hash tag",
         (
             (

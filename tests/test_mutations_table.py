@@ -46,6 +46,7 @@ REQUIRED = (
     "a DPoP proof reused across requests",
     "ath missing",
     "the key logged at DEBUG",
+    "a store gone back in time not noticed",
 )
 
 

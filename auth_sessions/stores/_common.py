@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import weakref
@@ -30,23 +31,28 @@ def token_to_dict(token: Token) -> Dict[str, Any]:
         ),
         "scope": token.scope,
         "proof_key": token.proof_key.reveal() if token.proof_key else None,
+        "generation": token.generation,
     }
 
 
 def token_from_dict(data: Any) -> Optional[Token]:
     """The token a dict describes, or None if it is not one (a corrupt or foreign entry)."""
     try:
-        return Token.create(
-            data["access_token"],
-            token_type=data["token_type"],
-            expires_ts=float(data["expires_ts"]),
-            issued_ts=float(data["issued_ts"]),
-            refresh_token=data.get("refresh_token"),
-            refresh_expires_ts=(
-                float(data["refresh_expires_ts"]) if data.get("refresh_expires_ts") else None
+        generation = int(data.get("generation") or 0)
+        return dataclasses.replace(
+            Token.create(
+                data["access_token"],
+                token_type=data["token_type"],
+                expires_ts=float(data["expires_ts"]),
+                issued_ts=float(data["issued_ts"]),
+                refresh_token=data.get("refresh_token"),
+                refresh_expires_ts=(
+                    float(data["refresh_expires_ts"]) if data.get("refresh_expires_ts") else None
+                ),
+                scope=data.get("scope"),
+                proof_key=data.get("proof_key"),
             ),
-            scope=data.get("scope"),
-            proof_key=data.get("proof_key"),
+            generation=generation,
         )
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError):
         return None

@@ -296,3 +296,26 @@ def test_a_prefix_that_opens_a_hash_tag_without_closing_it_is_refused(
         with pytest.raises(ConfigurationError, match="hash tag"):
             RedisTokenStore(redis_server.url, prefix=bad)
     RedisTokenStore(redis_server.url, prefix="{tenant}:")  # a whole tag places every key
+
+
+def test_a_store_restored_from_an_older_snapshot_never_costs_a_refresh_token(
+    redis_server: RedisServer, prefix: str, clocked: Tuple[FakeVendors, ManualClock]
+) -> None:
+    """A restart from an older snapshot loses the newer entry *and* the spent-mark. This
+    process holds the newer token (generation 2): it builds on that, not on the store's."""
+    fake, clock = clocked
+    store = RedisTokenStore(redis_server.url, prefix=prefix, clock=clock)
+    session = fake.session("cair", token_store=store)
+    assert session.get("/x").status_code == 200
+    name = store._key(session.auth.store_key)
+    snapshot = store.client.get(name)
+    lifetime = session.auth.get_token().lifetime
+    clock.advance(lifetime + 1)
+    assert session.get("/x").status_code == 200  # refreshed: generation 2, R1 spent
+    store.client.set(name, snapshot)  # the restart: the older entry is back...
+    for spent in store.client.scan_iter(match=prefix + "spent:*"):
+        store.client.delete(spent)  # ...and no spent-mark says R1 was used
+    clock.advance(lifetime + 1)
+    assert session.get("/x").status_code == 200
+    counts = fake.counts("cair")
+    assert (counts.refresh_reuse, counts.refreshes, counts.token_requests) == (0, 2, 1)
