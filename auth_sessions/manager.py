@@ -219,7 +219,7 @@ class TokenManager:
             until, kind = now + exc.retry_after, "unavailable"
         else:
             return exc
-        failure = Failure(kind, str(exc), until, exc.status_code, exc.url, route)
+        failure = Failure(kind, str(exc), until, exc.status_code, exc.url, route, until - now)
         self._failure = failure
         self.store.put_failure(self.key, failure)
         error = self._error(failure, now)
@@ -405,9 +405,7 @@ def _older(stored: Token, held: Token) -> bool:
 
 def _holds(failure: Optional[Failure], now: float, route: str) -> bool:
     """Whether ``failure`` holds a fetch on ``route`` back at ``now``."""
-    if failure is None or now >= failure.until_ts:
-        return False
-    return not failure.route or failure.route == route
+    return failure is not None and failure.holds(now, route)
 
 
 # ---------------------------------------------------------------------------- the registry

@@ -169,6 +169,9 @@ class Failure:
         url: the token endpoint (without query string or userinfo).
         route: a digest of the transport it was learned on (``verify``, ``cert``,
             ``proxies``): a call on another transport is not held back by it.
+        hold: how long the hold was when it began, in seconds (None: unknown). A hold that
+            reaches further ahead than that was made on a clock that has since stepped back,
+            and no longer holds.
 
     Thread-safety: an immutable value.
     """
@@ -179,6 +182,14 @@ class Failure:
     status_code: Optional[int] = None
     url: Optional[str] = None
     route: str = ""
+    hold: Optional[float] = None
+
+    def holds(self, now: float, route: str) -> bool:
+        """Whether this failure holds a fetch on ``route`` back at ``now``."""
+        ahead = self.until_ts - now
+        if ahead <= 0 or (self.hold is not None and ahead > self.hold + 1.0):
+            return False  # over, or set on a clock that has since stepped back
+        return not self.route or self.route == route
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (for the file and Redis stores)."""
@@ -189,6 +200,7 @@ class Failure:
             "status_code": self.status_code,
             "url": self.url,
             "route": self.route,
+            "hold": self.hold,
         }
 
     @classmethod
@@ -203,6 +215,7 @@ class Failure:
                 status_code=int(status) if status is not None else None,
                 url=data.get("url"),
                 route=str(data.get("route") or ""),
+                hold=float(data["hold"]) if data.get("hold") is not None else None,
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return None

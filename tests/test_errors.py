@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import socket
 import threading
-from typing import Any, Callable, Iterator, List, Set
+from typing import Any, Callable, Iterator, List, Set, Tuple
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -19,7 +19,7 @@ from auth_sessions import (
     RetryPolicy,
     TokenEndpointError,
 )
-from auth_sessions.testing import FakeVendors
+from auth_sessions.testing import FakeVendors, ManualClock
 
 from .conftest import VENDORS
 
@@ -247,3 +247,23 @@ def test_no_repr_shows_the_userinfo_of_a_base_url() -> None:
     )
     for shown in (repr(session), repr(session.auth)):
         assert "pa55word" not in shown and "partners.example/api/v3" in shown
+
+
+def test_a_clock_stepping_back_does_not_stretch_a_cooldown(
+    clocked: Tuple[FakeVendors, ManualClock],
+) -> None:
+    """A 60 s cooldown learned before the wall clock stepped back an hour does not hold for
+    3,660 s: its hold reaches further ahead than it ever did, so it no longer holds."""
+    fake, clock = clocked
+    session = fake.session("orum", client_secret="wrong-secret-123")
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            session.get("/x")
+    assert fake.counts("orum").token_requests == 1  # the second call was held back
+    clock.advance(-3600.0)  # an NTP step, a VM resumed from an old snapshot...
+    with pytest.raises(InvalidCredentials):
+        session.get("/x")
+    assert fake.counts("orum").token_requests == 2  # tried again, not held for an hour
+    with pytest.raises(InvalidCredentials):
+        session.get("/x")
+    assert fake.counts("orum").token_requests == 2  # and held again, for 60 s this time
