@@ -93,8 +93,11 @@ class Fallback:
                 self.call(shared)
 
     def fetched(self, key: str) -> None:
-        """Record that this process obtained ``key``'s token now."""
-        self._fetched_at[key] = self.clock()
+        """Record that this process obtained ``key``'s token now (kept only during an
+        outage: a token fetched before the outage began proves nothing, so the record of
+        the credential sets fetched stays as small as one outage)."""
+        if self.outage:
+            self._fetched_at[key] = self.clock()
 
     def may_refresh(self, key: str) -> bool:
         """Whether ``key``'s refresh token may be presented (see the module docstring)."""
@@ -122,5 +125,6 @@ class Fallback:
             if not self.outage:
                 return
             self.outage = False
+            self._fetched_at = {}
         message = f"{self.name} reachable again; tokens are shared again"
         emit(Event("store_recovered", "", message))

@@ -262,10 +262,10 @@ class FileTokenStore(BaseTokenStore):
 
     def put(self, key: str, token: Token) -> None:
         self._memory.put(key, token)  # the stand-in, warm for when the file fails
-        self._outages.fetched(key)
         name = self._name(key)
         entry = self._pack(name, token_to_dict(token), token.keep_until)
         self._outages.write(lambda: self._change(lambda data: data.update({name: entry})))
+        self._outages.fetched(key)  # after the write: recorded if it began an outage
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._memory.invalidate(key, token)

@@ -160,12 +160,12 @@ class RedisTokenStore(BaseTokenStore):
 
     def put(self, key: str, token: Token) -> None:
         self._fallback.put(key, token)  # warm for an outage
-        self._outages.fetched(key)
         ttl_ms = int((token.keep_until - self.clock()) * 1000)
         if ttl_ms > 0:
             name = self._key(key)
             value = self._codec.seal(name, token_to_dict(token))
             self._outages.write(lambda: self.client.set(name, value, px=ttl_ms))
+        self._outages.fetched(key)  # after the write: recorded if it began an outage
 
     def invalidate(self, key: str, token: Token) -> bool:
         local = self._fallback.invalidate(key, token)

@@ -53,3 +53,20 @@ def test_a_refresh_token_is_presented_in_an_outage_only_if_fetched_since() -> No
     assert not fallback.may_refresh("old") and not fallback.may_refresh("never")
     fallback.fetched("new")
     assert fallback.may_refresh("new")
+
+
+def test_the_record_of_fetches_lasts_one_outage() -> None:
+    """Only fetches made during an outage are recorded (older ones prove nothing), and the
+    record is dropped when the outage ends: 10,000 credential sets leave nothing behind."""
+    storage, clock = Storage(), ManualClock(1000.0)
+    fallback = Fallback("Shared", (OSError,), retry_interval=0.0, clock=clock)
+    for i in range(10_000):
+        fallback.fetched(f"key-{i}")
+    assert len(fallback._fetched_at) == 0
+    storage.down = True
+    fallback.read(storage.read, lambda: "local")
+    fallback.fetched("during")
+    assert fallback.may_refresh("during") and len(fallback._fetched_at) == 1
+    storage.down = False
+    fallback.read(storage.read, lambda: "local")
+    assert not fallback.outage and len(fallback._fetched_at) == 0
