@@ -3,7 +3,10 @@ size-capped body reader, vendors' error bodies and redaction. No state."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from dataclasses import dataclass
 from typing import Any, FrozenSet, Iterable, Optional, Tuple
 from urllib.parse import quote, quote_plus
@@ -17,6 +20,7 @@ __all__ = [
     "MAX_TOKEN_RESPONSE_BYTES",
     "RetryPolicy",
     "TooLarge",
+    "TooSlow",
     "Truncated",
     "describe_error_body",
     "parse_delay",
@@ -207,6 +211,23 @@ def describe_error_body(body: bytes, content_type: str) -> str:
     return ": ".join(parts)[:300] if parts else "no error text"
 
 
+class TooSlow(Exception):
+    """The body did not arrive within the time allowed."""
+
+
+def _socket_of(response: requests.Response) -> Any:
+    """The socket a streamed response is read from (None if it cannot be found): the
+    standard library's ``http.client`` response inside urllib3's, in urllib3 1.26 and 2."""
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    return getattr(getattr(fp, "raw", None), "_sock", None)
+
+
+def _shut(sock: Any, cut: threading.Event) -> None:
+    cut.set()
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # a blocked read returns at once
+
+
 class TooLarge(Exception):
     """A body over :data:`MAX_TOKEN_RESPONSE_BYTES`."""
 
@@ -215,20 +236,40 @@ class Truncated(Exception):
     """The connection closed before Content-Length bytes arrived (urllib3 1.26 does not check)."""
 
 
-def read_capped(response: requests.Response) -> bytes:
-    """The body of a streamed response, refusing more than :data:`MAX_TOKEN_RESPONSE_BYTES`.
+def read_capped(response: requests.Response, within: Optional[float] = None) -> bytes:
+    """The body of a streamed response, refusing more than :data:`MAX_TOKEN_RESPONSE_BYTES`
+    and, with ``within``, taking no longer than that many seconds (a server trickling its
+    body a byte at a time passes every socket timeout: its connection is shut down).
 
     Raises:
         TooLarge: the body is over the cap.
         Truncated: fewer bytes arrived than Content-Length announced.
+        TooSlow: the body did not arrive within ``within`` seconds.
     """
+    cut = threading.Event()
+    watchdog = None
+    sock = _socket_of(response) if within is not None else None
+    if sock is not None and within is not None:
+        watchdog = threading.Timer(max(0.0, within), _shut, (sock, cut))
+        watchdog.daemon = True
+        watchdog.start()
     chunks = []
     size = 0
-    for chunk in response.iter_content(chunk_size=16384):
-        size += len(chunk)
-        if size > MAX_TOKEN_RESPONSE_BYTES:
-            raise TooLarge
-        chunks.append(chunk)
+    try:
+        for chunk in response.iter_content(chunk_size=16384):
+            size += len(chunk)
+            if size > MAX_TOKEN_RESPONSE_BYTES:
+                raise TooLarge
+            chunks.append(chunk)
+    except Exception:
+        if cut.is_set():
+            raise TooSlow from None
+        raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    if cut.is_set():
+        raise TooSlow
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and size < int(declared) and "Content-Encoding" not in response.headers:
         raise Truncated

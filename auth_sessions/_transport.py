@@ -28,6 +28,7 @@ from ._http import (
     MAX_TOKEN_RESPONSE_BYTES,
     RetryPolicy,
     TooLarge,
+    TooSlow,
     Truncated,
     describe_error_body,
     parse_delay,
@@ -396,7 +397,10 @@ class _Sender:
         raise kind(f"{self.where} unreachable: {words}", vendor=self.vendor, url=self.url)
 
     def _answered(self, response: requests.Response) -> Optional[Tuple[Any, Any]]:
-        status, body, content_type, headers = _read(response, self.where, self.vendor, self.url)
+        within = self.call.deadline.remaining()
+        status, body, content_type, headers = _read(
+            response, self.where, self.vendor, self.url, within
+        )
         if "DPoP" in self.request.headers:
             NONCES.saw(self.request.url, headers)  # the newest nonce of this origin
         if 200 <= status < 300:
@@ -502,14 +506,21 @@ def _session(transport: Transport) -> requests.Session:
 
 
 def _read(
-    response: requests.Response, where: str, vendor: str, url: str
+    response: requests.Response, where: str, vendor: str, url: str, within: float
 ) -> Tuple[int, bytes, str, Mapping[str, str]]:
     error: Optional[AuthError] = None
     with response:
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
         try:
-            body = read_capped(response)
+            body = read_capped(response, within)
+        except TooSlow:
+            error = TokenTimeout(
+                f"{where} answered {status} but its body did not arrive within the token "
+                "deadline (a server sending it a byte at a time?)",
+                vendor=vendor,
+                url=url,
+            )
         except TooLarge:
             error = TokenResponseError(
                 f"{where} answered {status} with a body over {MAX_TOKEN_RESPONSE_BYTES} bytes",

@@ -423,6 +423,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/stores/test_topologies.py",),
     ),
     M(
+        "body read unbounded",
+        (
+            (
+                "auth_sessions/_transport.py",
+                "            body = read_capped(response, within)",
+                "            body = read_capped(response)",
+            ),
+        ),
+        ("tests/test_acquisition.py",),
+    ),
+    M(
         "keys without the hash tag",
         (
             (

@@ -4,11 +4,13 @@ Retry-After honoured by failing fast, skew-proof absolute expiries (API.md secti
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, List
 
 import pytest
 import requests
 
+import auth_sessions
 from auth_sessions import (
     InvalidCredentials,
     RetryPolicy,
@@ -156,3 +158,19 @@ def test_without_a_date_a_past_expiry_says_the_clocks_may_differ(vendor: str) ->
         fake.set_server_clock(-60.0, send_date=False)
         with pytest.raises(TokenResponseError, match=r"clocks? .*may differ"):
             fake.session(vendor).get("/x")
+
+
+def test_a_trickling_token_body_is_bounded_by_the_token_deadline(
+    fake_vendor: FakeVendors,
+) -> None:
+    """Headers at once, then a byte every 0.3 s: each read beats the socket timeout, and the
+    whole answer would take a minute. The token deadline (2 s) cuts it; the next call, to a
+    healthy endpoint, gets its token."""
+    fake_vendor.inject_token_fault("cobee", "trickle", interval=0.3)
+    session = fake_vendor.session("cobee", token_deadline=2.0)
+    started = time.monotonic()
+    with pytest.raises(auth_sessions.TokenTimeout, match="did not arrive within"):
+        session.get("/x", timeout=30)
+    assert time.monotonic() - started < 15  # generous: 2 s deadline on a loaded machine
+    assert session.get("/x", timeout=30).status_code == 200
+    assert fake_vendor.counts("cobee").token_requests == 2

@@ -47,6 +47,7 @@ REQUIRED = (
     "ath missing",
     "the key logged at DEBUG",
     "a store gone back in time not noticed",
+    "body read unbounded",
 )
 
 

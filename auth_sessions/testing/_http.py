@@ -150,11 +150,25 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if reply.trickle is not None:
+            self._trickle(reply.body, reply.trickle)
+        elif self.command != "HEAD":
             self.wfile.write(reply.body)
         if length > len(reply.body):
             self.wfile.flush()
             self._cut()
+
+    def _trickle(self, body: bytes, interval: float) -> None:
+        stopping = self.server.model._stopping
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                if stopping.wait(interval):
+                    break
+        except OSError:
+            pass  # the client gave up: what the fault is for
+        self.close_connection = True
 
     def _cut(self) -> None:
         self.close_connection = True

@@ -24,7 +24,8 @@ class Reply:
     """An HTTP answer as data.
 
     ``declared_length`` larger than the body announces more than is sent (the connection is
-    then cut); ``drop`` closes the connection without answering at all.
+    then cut); ``drop`` closes the connection without answering at all; ``trickle`` sends the
+    body one byte every ``trickle`` seconds.
     """
 
     status: int
@@ -33,6 +34,7 @@ class Reply:
     content_type: str = "application/json"
     declared_length: Optional[int] = None
     drop: bool = False
+    trickle: Optional[float] = None
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Optional[Mapping[str, str]] = None) -> Reply:
@@ -216,6 +218,19 @@ class DropMid(Fault):
         return Reply(200, b'{"access_token": "abc", ', declared_length=400)
 
 
+@dataclass
+class Trickle(Fault):
+    """Answer a good token, its body one byte every ``interval`` seconds (headers at once):
+    each read succeeds, and the whole answer takes minutes."""
+
+    kind: ClassVar[str] = "trickle"
+    interval: float = 0.2
+
+    def respond(self, ctx: FaultContext) -> Reply:
+        body = json.dumps(ctx.good_body()).encode()
+        return Reply(200, body, trickle=self.interval)
+
+
 KINDS: Dict[str, Type[Fault]] = {
     cls.kind: cls
     for cls in (
@@ -231,6 +246,7 @@ KINDS: Dict[str, Type[Fault]] = {
         Hold,
         Drop,
         DropMid,
+        Trickle,
     )
 }
 FAULTS = tuple(KINDS)
