@@ -283,9 +283,9 @@ MUTATIONS: Tuple[Mutation, ...] = (
         "cooldown not tied to its transport",
         (
             (
-                "auth_sessions/manager.py",
-                "    return not failure.route or failure.route == route",
-                "    return True",
+                "auth_sessions/tokens.py",
+                "        return not self.route or self.route == route",
+                "        return True",
             ),
         ),
         ("tests/test_network_causes.py",),
