@@ -434,6 +434,33 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_acquisition.py",),
     ),
     M(
+        "store write errors propagated",
+        (
+            (
+                "auth_sessions/stores/_fallback.py",
+                "            with contextlib.suppress(Down):\n                self.call(shared)",
+                "            if True:\n                self.call(shared)",
+            ),
+        ),
+        ("tests/stores/test_file_store.py", "tests/stores/test_fallback.py"),
+    ),
+    M(
+        "a timed-out refresh retried with the same token",
+        (
+            (
+                "auth_sessions/_transport.py",
+                "once = replace(call, policy=replace(call.policy, network=False))",
+                "once = call",
+            ),
+        ),
+        ("tests/vendors/test_cair.py",),
+    ),
+    M(
+        "header-unsafe token accepted",
+        (("auth_sessions/_parse.py", "    if not header_safe(access):", "    if False:"),),
+        ("tests/test_parse.py", "tests/test_errors.py"),
+    ),
+    M(
         "keys without the hash tag",
         (
             (

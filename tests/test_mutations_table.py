@@ -48,6 +48,9 @@ REQUIRED = (
     "the key logged at DEBUG",
     "a store gone back in time not noticed",
     "body read unbounded",
+    "store write errors propagated",
+    "a timed-out refresh retried with the same token",
+    "header-unsafe token accepted",
 )
 
 
