@@ -36,6 +36,7 @@ KINDS = {
     "store_recovered": logging.INFO,  # ... and is reachable again
     "store_corrupt": logging.WARNING,  # a token file could not be read (taken as empty)
     "store_entry_rejected": logging.WARNING,  # a sealed entry did not open: taken as a miss
+    "store_misconfigured": logging.WARNING,  # a shared store set up in a way that loses locks
     "refresh_refused": logging.INFO,  # refresh refused or its outcome unknown: credentials next
     "scope_changed": logging.INFO,  # the server granted another scope than the one asked
     "replay_skipped": logging.INFO,  # a 401 whose body cannot be rewound is returned as is

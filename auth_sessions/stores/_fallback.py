@@ -26,6 +26,20 @@ class Down(Exception):
     """The shared storage did not answer (already counted as an outage)."""
 
 
+def _cause(exc: BaseException) -> str:
+    """Why the storage failed, in words that name the fix when it is a configuration: a
+    refused command (an ACL) or refused credentials are not network trouble."""
+    name, text = type(exc).__name__, str(exc)
+    if "NOPERM" in text or name == "NoPermissionError":
+        return (
+            f"{name}: a command the store needs was refused; grant the store's user "
+            "+@read +@write +@scripting +info +wait (docs: Token stores)"
+        )
+    if name == "AuthenticationError" or "WRONGPASS" in text:
+        return f"{name}: the server refused the username or password"
+    return name
+
+
 class Fallback:
     """Outage bookkeeping and the local stand-in for one shared store.
 
@@ -108,6 +122,10 @@ class Fallback:
     def after_fork(self) -> None:
         self._state = threading.Lock()
 
+    def failed(self, exc: BaseException) -> None:
+        """Count ``exc``, met outside :meth:`call`, as an outage."""
+        self._failed(exc)
+
     def _failed(self, exc: BaseException) -> None:
         with self._state:
             self._down_until = time.monotonic() + self.retry_interval
@@ -115,7 +133,7 @@ class Fallback:
                 return
             self.outage, self._since = True, self.clock()
         message = (
-            f"{self.name} unreachable ({type(exc).__name__}); tokens are kept in this process "
+            f"{self.name} unreachable ({_cause(exc)}); tokens are kept in this process "
             "until it is back"
         )
         emit(Event("store_outage", "", message, outcome=type(exc).__name__))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from typing import Any, Dict, Tuple, Type
+from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 __all__ = ["LEASE_MARGIN", "Leases", "compare_and_delete"]
 
@@ -40,9 +40,15 @@ class Leases:
     forked child (the parent's leases are the parent's to release).
     """
 
-    def __init__(self, client: Any, errors: Tuple[Type[BaseException], ...]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        errors: Tuple[Type[BaseException], ...],
+        failed: Optional[Callable[[BaseException], None]] = None,
+    ) -> None:
         self._client = client
         self._errors = errors
+        self._on_error = failed
         self._held: Dict[Tuple[str, str], None] = {}
         self._unfenced: Dict[Tuple[str, str], None] = {}  # releases that did not get through
         self._lock = threading.Lock()
@@ -59,9 +65,11 @@ class Leases:
             self._held.pop((name, token), None)
         try:
             compare_and_delete(self._client, name, token)
-        except self._errors:
+        except self._errors as exc:
             with self._lock:
                 self._unfenced[(name, token)] = None
+            if self._on_error is not None:
+                self._on_error(exc)  # an outage, said once (a refused EVAL names its fix)
         else:
             with self._lock:
                 self._unfenced.pop((name, token), None)

@@ -21,6 +21,7 @@ from .base import BaseTokenStore
 __all__ = ["RedisTokenStore"]
 
 _WAIT_MS = 500  # how long a spent-mark may take to reach a replica
+_SLOW_CLIENT = 2.0  # a client socket timeout longer than this is named (a stalled Redis)
 
 
 class RedisTokenStore(BaseTokenStore):
@@ -95,8 +96,19 @@ class RedisTokenStore(BaseTokenStore):
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
         self._outages = Fallback("Redis", errors, retry_interval=retry_interval, clock=clock)
-        self._leases = Leases(self.client, errors)
+        self._leases = Leases(self.client, errors, self._outages.failed)
         self._fallback = self._outages.memory
+        self._checked = False
+        pool = getattr(self.client, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None)
+        waits = kwargs.get("socket_timeout", 0.0) if isinstance(kwargs, dict) else 0.0
+        if waits is None or (isinstance(waits, (int, float)) and waits > _SLOW_CLIENT):
+            shown = "no socket_timeout" if waits is None else f"socket_timeout={waits}"
+            _misconfigured(
+                f"the Redis client has {shown}: a stalled or black-holed Redis holds every "
+                "token call that long (per attempt), past its budget; build the client with "
+                "socket_timeout=1.0 and socket_connect_timeout=1.0, or give the store a URL"
+            )
 
     def __repr__(self) -> str:
         sealed = ", sealed" if self._codec.sealed else ""
@@ -132,6 +144,20 @@ class RedisTokenStore(BaseTokenStore):
     def _failure_key(self, key: str) -> str:
         return self._name("failure", key)
 
+    def _check_eviction(self) -> None:
+        """Once, at first use: a policy that may evict keys without a TTL-free choice
+        (``allkeys-*``) can drop a held lease, breaking single-flight."""
+        self._checked = True
+        try:
+            policy = str(self.client.info("memory").get("maxmemory_policy", ""))
+        except Exception:  # INFO not allowed, or a topology that answers per node: skip
+            return
+        if policy.startswith("allkeys"):
+            _misconfigured(
+                f"Redis evicts with maxmemory-policy {policy}: a held lease or token may be "
+                "evicted (single-flight breaks); use noeviction"
+            )
+
     def _token(self, name: str, raw: Any) -> Optional[Token]:
         return token_from_dict(self._codec.open(name, raw))
 
@@ -149,6 +175,8 @@ class RedisTokenStore(BaseTokenStore):
 
     def load(self, key: str) -> Tuple[Optional[Token], Optional[Failure]]:
         def shared() -> Tuple[Optional[Token], Optional[Failure]]:
+            if not self._checked:
+                self._check_eviction()
             names = [self._key(key), self._failure_key(key)]
             raw = self.client.mget(names)
             failure = self._failure(names[1], raw[1])
@@ -252,6 +280,10 @@ class RedisTokenStore(BaseTokenStore):
             yield acquired
         finally:
             self._leases.release(name, token)  # ours only; it may have expired already
+
+
+def _misconfigured(message: str) -> None:
+    emit(Event("store_misconfigured", "", message, outcome="misconfigured"))
 
 
 def _reopen(target: Any, options: Dict[str, Any]) -> RedisTokenStore:

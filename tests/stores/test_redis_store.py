@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable, List, Tuple
 
 import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from auth_sessions import FileTokenStore, RedisTokenStore, Token
+from auth_sessions import Event, FileTokenStore, RedisTokenStore, Token, subscribe
 from auth_sessions.testing import FakeVendors, ManualClock
 from auth_sessions.testing.redis_server import RedisServer
 
@@ -204,3 +205,42 @@ def test_a_lease_taken_while_redis_stalls_is_fenced_off(tmp_path: Path, prefix: 
         with store.lock("other", timeout=5.0) as acquired:  # this process talks to Redis again
             assert acquired
         assert watcher.keys(prefix + "lock:*") == []  # no lease owned by nobody is left
+
+
+def _events_of(kind: str) -> Tuple[List[Event], Callable[[], None]]:
+    seen: List[Event] = []
+    return seen, subscribe(lambda e: seen.append(e) if e.kind == kind else None)
+
+
+def test_a_user_without_scripting_is_served_and_told_what_to_grant(
+    own_redis: RedisServer, prefix: str
+) -> None:
+    admin = redis.Redis(port=own_redis.port)
+    admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw-limited", "~*", "&*", "+@all",
+                          "-@scripting")  # fmt: skip
+    seen, unsubscribe = _events_of("store_outage")
+    try:
+        url = f"redis://limited:pw-limited@127.0.0.1:{own_redis.port}/0"
+        with FakeVendors() as fake:
+            session = fake.session("cobee", token_store=RedisTokenStore(url, prefix=prefix))
+            statuses = [session.get("/x").status_code for _ in range(3)]
+    finally:
+        unsubscribe()
+    assert statuses == [200] * 3  # a cache that cannot release its lease fails no request
+    assert len(seen) == 1 and "+@scripting" in seen[0].message
+
+
+def test_an_evicting_policy_and_a_client_without_timeouts_are_named(
+    own_redis: RedisServer, prefix: str
+) -> None:
+    redis.Redis(port=own_redis.port).config_set("maxmemory-policy", "allkeys-lru")
+    seen, unsubscribe = _events_of("store_misconfigured")
+    try:
+        store = RedisTokenStore(redis.Redis(port=own_redis.port), prefix=prefix)  # no timeouts
+        store.get("k")
+        store.get("k")
+    finally:
+        unsubscribe()
+    words = [e.message for e in seen]
+    assert len(words) == 2, words  # each said once
+    assert "socket_timeout" in words[0] and "allkeys-lru" in words[1]
