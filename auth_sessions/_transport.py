@@ -282,9 +282,10 @@ def discover(endpoint: TokenEndpoint, call: Call) -> None:
 
 
 def _fetch(endpoint: TokenEndpoint, request: TokenRequest, call: Call, scrub: List[str]) -> Token:
-    data, server_now = _Sender(endpoint, request, call, scrub).send()
-    return endpoint.token_from_response(
-        data, call.clock(), server_now, url=request.url, scrub=scrub
+    sender = _Sender(endpoint, request, call, scrub)
+    data, server_now = sender.send()
+    return endpoint.token_from_response(  # a lifetime counts from when it was asked for
+        data, sender.sent_at, server_now, url=request.url, scrub=scrub
     )
 
 
@@ -315,6 +316,7 @@ class _Sender:
         self.where = f"{self.vendor}: {what} {self.url}"
         self.retry: Optional[Retry] = call.policy.token_retry()
         self.route = Route(None, True)  # worked out when sending (the session resolves it)
+        self.sent_at = call.clock()  # when the last attempt went out
 
     def send(self) -> Tuple[Any, Optional[float]]:
         """(decoded JSON, server clock or None) of the first 2xx answer.
@@ -352,6 +354,7 @@ class _Sender:
         if own:
             kwargs = {"verify": transport.verify, "cert": transport.cert}
             kwargs["proxies"] = dict(transport.proxies)
+        self.sent_at = self.call.clock()
         try:
             response = session.request(
                 self.request.method,

@@ -174,3 +174,16 @@ def test_a_trickling_token_body_is_bounded_by_the_token_deadline(
     assert time.monotonic() - started < 15  # generous: 2 s deadline on a loaded machine
     assert session.get("/x", timeout=30).status_code == 200
     assert fake_vendor.counts("cobee").token_requests == 2
+
+
+def test_a_relative_lifetime_counts_from_when_the_token_was_asked_for(
+    fake_vendor: FakeVendors,
+) -> None:
+    """A token endpoint that takes 3 s to answer ``expires_in: 3600`` gave a token that
+    expires 3600 s after it was asked for, not after the answer arrived."""
+    fake_vendor.inject_token_fault("cobee", "delay", delay=3.0)
+    session = fake_vendor.session("cobee")
+    before = time.time()
+    assert session.get("/x", timeout=30).status_code == 200
+    token = session.auth.get_token()
+    assert token.expires_ts - before < 3600 + 1.5  # counted from the answer: >= 3603
