@@ -482,12 +482,18 @@ class _Sender:
         return float(self.retry.get_backoff_time())
 
     def _delay(self, headers: Mapping[str, str]) -> Optional[float]:
-        """The server's wait in seconds: ``Retry-After`` (urllib3 parses it), else the
-        vendor's own delay headers."""
+        """The server's wait in seconds: ``Retry-After`` (urllib3 parses it; a date is read
+        against the answer's own ``Date``, so a server whose clock is off still means what
+        it says), else the vendor's own delay headers."""
         value = headers.get("Retry-After")
         if value:
+            value = value.strip()
+            if not value.isdigit():
+                when, server_now = _http_date(value), _server_clock(headers)
+                if when is not None and server_now is not None:
+                    return max(0.0, when - server_now)
             try:
-                return float(Retry(0).parse_retry_after(value.strip()))
+                return float(Retry(0).parse_retry_after(value))
             except Exception:  # urllib3's InvalidHeader: a malformed value is no delay
                 return None
         for name in self.retry_headers:
@@ -558,17 +564,16 @@ def _json_or_none(body: bytes) -> Any:
         return None
 
 
-def _server_clock(headers: Mapping[str, str]) -> Optional[float]:
-    value = headers.get("Date")
-    if not value:
-        return None
+def _http_date(value: str) -> Optional[float]:
     try:
-        moment = email.utils.parsedate_to_datetime(value)
+        parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return moment.timestamp()
+    return None if parsed is None or parsed.tzinfo is None else parsed.timestamp()
+
+
+def _server_clock(headers: Mapping[str, str]) -> Optional[float]:
+    return _http_date(headers.get("Date") or "")
 
 
 def _timed_out(exc: BaseException) -> bool:

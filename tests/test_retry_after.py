@@ -73,3 +73,19 @@ def test_a_manual_clock_far_from_wall_time_holds_a_retry_after_exactly(
     clock.advance(2)
     assert session.get("/x").status_code == 200
     assert fake.counts("orum").token_requests == 2
+
+
+def test_a_retry_after_date_is_read_against_the_servers_own_date(
+    fake_vendor: FakeVendors,
+) -> None:
+    """A server whose clock runs an hour ahead asks for 20 s as an HTTP date: 20 s from its
+    own ``Date``, not 3,620 s from ours (capped at 300)."""
+    import email.utils
+
+    fake_vendor.set_server_clock(3600.0)
+    when = email.utils.formatdate(_now() + 3600.0 + 20.0, usegmt=True)
+    fake_vendor.inject_token_fault("cobee", "status", status=503, retry_after=when)
+    session = fake_vendor.session("cobee", retry=RetryPolicy(max_retry_after=0.5))
+    error = _error(session)
+    assert isinstance(error, TokenEndpointError) and error.retry_at is not None
+    assert 10 < error.retry_at - _now() <= 25  # the server's 20 s, give or take its Date
