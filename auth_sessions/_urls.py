@@ -35,14 +35,31 @@ def is_loopback(host: str) -> bool:
 
 
 def origin(url: str) -> Tuple[str, str, int]:
-    """The (scheme, host, port) of ``url``, lower-cased, with the default port filled in."""
+    """The (scheme, host, port) of ``url``, lower-cased, with the default port filled in; an
+    internationalised host in its ASCII form, as requests sends it (``xn--...``)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
         port = parts.port
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+    host = (parts.hostname or "").lower()
+    if not host.isascii():
+        host = _ascii_host(host)
+    return scheme, host, port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def _ascii_host(host: str) -> str:
+    """``host`` as IDNA ASCII, as requests encodes it (UTS 46), else the stdlib's codec."""
+    try:
+        import idna
+
+        return str(idna.encode(host, uts46=True).decode("ascii"))
+    except Exception:  # idna missing or refusing the name: the older codec, else as given
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return host
 
 
 def origin_prefix(url: str) -> str:

@@ -46,3 +46,28 @@ def test_loopback(host: str) -> None:
 )
 def test_not_loopback(host: str) -> None:
     assert not is_loopback(host)
+
+
+def test_an_internationalised_base_url_gets_its_token() -> None:
+    """requests sends ``bücher.example`` as ``xn--bcher-kva.example``: the origin check
+    compares the ASCII forms, so the token goes to the vendor's own host (and only there)."""
+    import time
+
+    import requests
+
+    from auth_sessions import MemoryTokenStore, Token, for_vendor
+
+    store = MemoryTokenStore()
+    base = "https://bücher.example/api"
+    session = for_vendor(
+        "cobee", client_id="id", client_secret="secret-1", base_url=base, token_store=store
+    )
+    token = Token.create("tok-idn", expires_ts=time.time() + 3600, issued_ts=time.time())
+    store.put(session.auth.store_key, token)
+    prepared = session.prepare_request(requests.Request("GET", "https://bücher.example/api/x"))
+    assert prepared.url is not None and prepared.url.startswith("https://xn--bcher-kva.example/")
+    session.auth(prepared)
+    assert prepared.headers["Authorization"] == "Bearer tok-idn"
+    elsewhere = requests.Request("GET", "https://xn--bcher-kva.example.evil/x").prepare()
+    assert "Authorization" not in session.auth(elsewhere).headers
+    assert origin("https://Bücher.Example:443/") == ("https", "xn--bcher-kva.example", 443)
