@@ -97,6 +97,11 @@ class FileTokenStore(BaseTokenStore):
             os.close(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigurationError(f"FileTokenStore: {self.path} is not a regular file")
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise ConfigurationError(
+                f"FileTokenStore: {self.path} belongs to another user (uid {info.st_uid}); "
+                "choose a path in a private directory of yours"
+            )
         if info.st_mode & 0o077:
             raise ConfigurationError(
                 f"FileTokenStore: {self.path} is readable by group or others "
@@ -182,7 +187,9 @@ class FileTokenStore(BaseTokenStore):
 
     def _write(self, data: Dict[str, Any]) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # a leftover of a crash, or a link planted there: never followed
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle)

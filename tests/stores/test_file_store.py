@@ -257,3 +257,24 @@ def test_forking_while_a_thread_waits_for_the_lock_hands_nothing_to_the_child(
     finally:
         done.set()
         child.join(30)
+
+
+def test_a_token_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    if not hasattr(os, "getuid") or os.getuid() != 0:
+        pytest.skip("giving a file to another user needs root (CI runs as root)")
+    path = tmp_path / "theirs.json"
+    path.write_text("{}")
+    path.chmod(0o600)
+    os.chown(path, 12345, 12345)
+    with pytest.raises(ConfigurationError, match="belongs to another user"):
+        FileTokenStore(path)
+
+
+def test_the_temporary_file_never_follows_a_planted_link(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    target = tmp_path / "elsewhere"
+    planted = tmp_path / f".t.json.{os.getpid()}.{threading.get_ident()}.tmp"
+    planted.symlink_to(target)
+    store.put("k", _token("a"))
+    assert not target.exists()  # the link was removed, not written through
+    assert store.get("k") is not None
