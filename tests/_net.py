@@ -7,13 +7,15 @@ import base64
 import contextlib
 import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import pytest
@@ -164,3 +166,31 @@ def forward_proxy(credentials: Optional[str] = None) -> Iterator[Any]:
 NET_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
            "CURL_CA_BUNDLE")  # fmt: skip
 """What requests reads from the environment for proxies and CA bundles."""
+
+
+def serve_fake(*flags: str) -> Iterator[Tuple[Dict[str, str], List[str]]]:
+    """Run ``auth-sessions fake`` with ``flags`` in a subprocess; yield the ``export`` lines
+    it printed (name -> value) and its comment lines; stop it with Ctrl-C afterwards (it
+    must exit 0)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auth_sessions", "fake", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        exports: Dict[str, str] = {}
+        comments: List[str] = []
+        for line in process.stdout:
+            if line.startswith("# Ctrl-C"):
+                break
+            if line.startswith("export "):
+                name, _, value = line[7:].strip().partition("=")
+                exports[name] = value.strip("'")
+            else:
+                comments.append(line.strip())
+        yield exports, comments
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0

@@ -15,6 +15,7 @@ import pytest
 import auth_sessions
 from auth_sessions.testing import FakeVendors
 
+from ._net import serve_fake
 from .conftest import VENDORS
 
 
@@ -170,31 +171,12 @@ def test_every_documented_exit_code(fake_vendor: FakeVendors, args: tuple, code:
     assert run(*args, env=env).returncode == code
 
 
-def test_fake_command_serves_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "auth_sessions", "fake"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        exports: Dict[str, str] = {}
-        for line in process.stdout:
-            if line.startswith("# Ctrl-C"):
-                break
-            if line.startswith("export "):
-                name, _, value = line[7:].strip().partition("=")
-                exports[name] = value.strip("'")
+def test_fake_command_serves_the_cli() -> None:
+    for exports, _ in serve_fake():
         assert {"COBEE_CLIENT_ID", "MANIS_BASE_URL", "OAUTH2_ISSUER"} <= set(exports)
         result = run("check", env=exports)
         assert result.returncode == 0, result.stderr
-        assert (
-            result.stdout.count(" ok ") == 6
-        )  # the five published vendors and oauth2 (by discovery)
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0
+        assert result.stdout.count(" ok ") == 6  # the five published vendors, and oauth2
 
 
 def test_environ_helper_sets_and_restores(fake_vendor: FakeVendors, monkeypatch) -> None:  # type: ignore[no-untyped-def]

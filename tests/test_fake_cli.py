@@ -4,7 +4,6 @@ token deadline (a "vendor down" test need not wait out real backoff)."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from typing import Dict, Iterator, List, Tuple
@@ -16,37 +15,12 @@ import auth_sessions
 from auth_sessions import ConfigurationError
 from auth_sessions.testing import FakeVendors
 
-from ._net import Pki
-
-
-def _serve(*flags: str) -> Iterator[Tuple[Dict[str, str], List[str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "auth_sessions", "fake", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        exports: Dict[str, str] = {}
-        comments: List[str] = []
-        for line in process.stdout:
-            if line.startswith("# Ctrl-C"):
-                break
-            if line.startswith("export "):
-                name, _, value = line[7:].strip().partition("=")
-                exports[name] = value.strip("'")
-            else:
-                comments.append(line.strip())
-        yield exports, comments
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(30)
+from ._net import Pki, serve_fake
 
 
 @pytest.fixture
 def tls_fake_cli() -> Iterator[Tuple[Dict[str, str], List[str]]]:
-    yield from _serve("--tls")
+    yield from serve_fake("--tls")
 
 
 def test_the_fake_serves_https_with_a_ca_it_names(
@@ -73,7 +47,7 @@ def test_the_fake_serves_https_with_a_ca_it_names(
 def test_the_fake_requires_client_certificates_with_client_ca(
     pki: Pki, clean_net_env: None
 ) -> None:
-    for exports, _ in _serve("--tls", "--client-ca", pki.ca):
+    for exports, _ in serve_fake("--tls", "--client-ca", pki.ca):
         ca, base = exports["REQUESTS_CA_BUNDLE"], exports["SOHAR_BASE_URL"]
         client_id, secret = exports["SOHAR_CLIENT_ID"], exports["SOHAR_CLIENT_SECRET"]
         with auth_sessions.for_vendor(
