@@ -158,6 +158,7 @@ def test_each_fault_renders_its_own_answer(kind: str) -> None:
         "huge": lambda r: len(r.body) > 1024 * 1024,
         "drop": lambda r: r.drop,
         "drop_mid": lambda r: r.declared_length is not None and r.declared_length > len(r.body),
+        "trickle": lambda r: r.trickle is not None and "access_token" in r.payload(),
     }[kind]
     assert expected(reply)
     assert model.handle(_ok(model, "sohar")).status == 200  # one fault, used once
