@@ -232,20 +232,23 @@ def _fetch_proven(
     prover = (prover_of(current) if current is not None else None) or Prover.generate(
         endpoint.dpop_algs()
     )
-    for attempt in (1, 2):
+
+    def proven() -> Token:  # a fresh request (assertion), proven with the newest nonce
         request = endpoint.token_request()
         proof = prover.proof("POST", request.url, NONCES.get(request.url))
-        request = replace(request, headers={**request.headers, "DPoP": proof})
+        proven_request = replace(request, headers={**request.headers, "DPoP": proof})
+        return _fetch(endpoint, proven_request, call, scrub)
+
+    try:
+        token = proven()
+    except _NonceRequired:  # the nonce it asked for is kept now: once more
         try:
-            token = _fetch(endpoint, request, call, scrub)
-        except _NonceRequired as asked:
-            if attempt == 2:
-                raise asked.error from None
-            continue
-        if token.token_type.lower() != "dpop":
-            return token  # the server did not bind it: a bearer token after all
-        return replace(token, proof_key=prover.secret())
-    raise AssertionError("unreachable")  # pragma: no cover
+            token = proven()
+        except _NonceRequired as again:
+            raise again.error from None
+    if token.token_type.lower() != "dpop":
+        return token  # the server did not bind it: a bearer token after all
+    return replace(token, proof_key=prover.secret())
 
 
 def discover(endpoint: TokenEndpoint, call: Call) -> None:

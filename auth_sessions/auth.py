@@ -261,7 +261,7 @@ class TokenAuth(requests.auth.AuthBase):
         the token call travelling as the refused call did (``kwargs``: its send settings).
         A DPoP server's nonce is kept; its ``use_dpop_nonce`` 401 is replayed once with it."""
         request = r.request
-        proven = "DPoP" in request.headers
+        proven = self.endpoint.dpop and "DPoP" in request.headers
         if proven:
             NONCES.saw(r.url, r.headers)
         if r.status_code != 401:

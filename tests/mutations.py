@@ -373,7 +373,13 @@ MUTATIONS: Tuple[Mutation, ...] = (
     M(
         "no nonce retry",
         (
-            ("auth_sessions/_transport.py", "            if attempt == 2:", "            if True:"),
+            (
+                "auth_sessions/_transport.py",
+                "        try:\n            token = proven()\n"
+                "        except _NonceRequired as again:",
+                '        try:\n            raise _NonceRequired(TokenEndpointError("once"))\n'
+                "        except _NonceRequired as again:",
+            ),
             (
                 "auth_sessions/auth.py",
                 "if proven and fine and nonce_challenge(401, r.headers):",

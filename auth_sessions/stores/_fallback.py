@@ -84,7 +84,7 @@ class Fallback:
         try:
             result = action()
         except self.errors as exc:
-            self._failed(exc)
+            self.failed(exc)
             raise Down from None
         if self.outage:
             self._recovered()
@@ -123,10 +123,7 @@ class Fallback:
         self._state = threading.Lock()
 
     def failed(self, exc: BaseException) -> None:
-        """Count ``exc``, met outside :meth:`call`, as an outage."""
-        self._failed(exc)
-
-    def _failed(self, exc: BaseException) -> None:
+        """Count ``exc`` as an outage (from :meth:`call`, or met elsewhere: a lease release)."""
         with self._state:
             self._down_until = time.monotonic() + self.retry_interval
             if self.outage:

@@ -42,9 +42,9 @@ class Codec:
 
     def open(self, name: str, raw: Union[str, bytes, None]) -> Optional[Dict[str, Any]]:
         """The entry ``raw`` holds, or None (absent, not ours, or does not open)."""
-        if raw is None:
+        text = _text(raw)
+        if text is None:
             return None
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         if text.startswith(_MARK):
             rejected(UNKEYED)
             return None
@@ -81,9 +81,9 @@ class Sealed(Codec):
         return _MARK + base64.urlsafe_b64encode(key_id + nonce + body).decode("ascii")
 
     def open(self, name: str, raw: Union[str, bytes, None]) -> Optional[Dict[str, Any]]:
-        if raw is None:
+        text = _text(raw)
+        if text is None:
             return None
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         data = self._open(name, text) if text.startswith(_MARK) else None
         if data is None:
             rejected(UNOPENED)
@@ -142,6 +142,13 @@ def _decode_key(key: Any, number: int, owner: str, source: str) -> bytes:
     if len(value) != 32:
         raise ConfigurationError(f"{problem} (it decodes to {len(value)} bytes)")
     return value
+
+
+def _text(raw: Union[str, bytes, None]) -> Optional[str]:
+    """A stored value as text (Redis answers bytes, the file holds str), or None."""
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 def _key_id(key: bytes) -> bytes:

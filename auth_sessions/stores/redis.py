@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 import uuid
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
@@ -231,8 +230,7 @@ class RedisTokenStore(BaseTokenStore):
 
     def _spend(self, key: str, token: Token) -> bool:
         assert token.refresh_token is not None
-        spent = hashlib.sha256(token.refresh_token.reveal().encode()).hexdigest()[:32]
-        name = f"{self._name('spent', key)}:{spent}"
+        name = f"{self._name('spent', key)}:{hashed(token.refresh_token.reveal())}"
         ttl_ms = max(1000, int((token.keep_until - self.clock()) * 1000) + 60_000)
         why = mark_spent(self.client, name, ttl_ms, _WAIT_MS)
         if not why:

@@ -5,6 +5,9 @@ joserfc — a JOSE library other than the client's PyJWT — and TLS client cert
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import time
 from typing import Any, Collection, Dict, List, Optional, Set
 
@@ -113,18 +116,14 @@ def check_proof(
     """Accept a DPoP proof for one request, or raise ``ValueError`` naming the problem;
     returns the proof key's thumbprint (``jkt``). ``nonce``: the one the server requires;
     ``token``/``jkt``: the access token the request carries and the key it is bound to."""
-    import base64
-    import hashlib
-    import json as _json
-
     from joserfc import jws
     from joserfc.errors import JoseError
     from joserfc.jwk import JWKRegistry
 
     try:
-        header = _json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
-        key, thumbprint = _proof_key(_json.dumps(header["jwk"], sort_keys=True), JWKRegistry)
-        claims = _json.loads(jws.deserialize_compact(proof, key, algorithms=_ALGS).payload)
+        header = json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
+        key, thumbprint = _proof_key(json.dumps(header["jwk"], sort_keys=True), JWKRegistry)
+        claims = json.loads(jws.deserialize_compact(proof, key, algorithms=_ALGS).payload)
     except (JoseError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"the DPoP proof does not verify ({type(exc).__name__})") from None
     if header.get("typ") != "dpop+jwt" or "d" in header["jwk"]:
@@ -155,11 +154,9 @@ _keys: Dict[str, Any] = {}
 def _proof_key(jwk: str, registry: Any) -> Any:
     """(key, thumbprint) of a proof's public JWK, imported once per key (a client proves
     every request with the same key)."""
-    import json as _json
-
     found = _keys.get(jwk)
     if found is None:
-        key = registry.import_key(_json.loads(jwk))
+        key = registry.import_key(json.loads(jwk))
         found = _keys[jwk] = (key, key.thumbprint())
         if len(_keys) > 4096:
             _keys.clear()
