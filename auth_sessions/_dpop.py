@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
 from typing import Any, Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from ._jwt import _thumbprint, need_jwt, public_jwk
+from ._jwt import _b64, _thumbprint, need_jwt, public_jwk
 from .tokens import Secret, Token
 
 __all__ = ["NONCES", "Nonces", "Prover", "ath", "htu", "nonce_challenge", "prover_of"]
@@ -89,9 +90,17 @@ class Prover:
     """A DPoP key pair: signs proofs. Its repr names only the algorithm and thumbprint."""
 
     def __init__(self, key: Any, alg: str) -> None:
+        from jwt.algorithms import get_default_algorithms
+
+        need_jwt("dpop")
         self._key, self.alg = key, alg
         self.jwk = {**public_jwk(key.public_key())}
         self.thumbprint = _thumbprint(key.public_key())
+        # The header is the same in every proof of this key: encoded once. Signing goes
+        # through PyJWT's algorithm object (one signature per proof, nothing else).
+        header = {"alg": alg, "typ": "dpop+jwt", "jwk": self.jwk}
+        self._head = _b64(json.dumps(header, separators=(",", ":")).encode()) + "."
+        self._signer = get_default_algorithms()[alg]
 
     def __repr__(self) -> str:
         return f"Prover(alg={self.alg!r}, jkt={self.thumbprint!r})"
@@ -138,8 +147,9 @@ class Prover:
             claims["nonce"] = nonce
         if token is not None:
             claims["ath"] = ath(token)
-        headers = {"typ": "dpop+jwt", "jwk": self.jwk}
-        return str(need_jwt("dpop").encode(claims, self._key, algorithm=self.alg, headers=headers))
+        signing_input = self._head + _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = self._signer.sign(signing_input.encode("ascii"), self._key)
+        return f"{signing_input}.{_b64(signature)}"
 
 
 _loaded: Dict[str, Prover] = {}

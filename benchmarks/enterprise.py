@@ -3,9 +3,14 @@ one proof, and discovery fetches per process.
 
     python -m benchmarks.enterprise
 
-Both sessions call the same fake ``oauth2`` vendor, in alternating blocks so a shared
-machine's swings fall on both alike. The fake verifies every DPoP proof (joserfc, ES256,
-about 0.4 ms in Python), so the server's half of the cost is in the figures too.
+Both kinds of session call the same fake ``oauth2`` vendor, in alternating blocks so a
+shared machine's swings fall on both alike. The fake verifies every DPoP proof for real
+(joserfc, ES256), so the server's half of the cost is in the figures too.
+
+Throughput (the target, >= 0.8x) is measured with 4 client threads against the fake in its
+own process, as a server and its clients run: the server verifies one proof while the
+client signs the next. One thread making one request at a time is reported too: there the
+proof's signature and its verification add up in every request's latency.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import auth_sessions
 from auth_sessions import _discovery
@@ -25,31 +31,44 @@ from auth_sessions.testing import FakeVendors
 BLOCK, ROUNDS = 50, 20
 
 
-def _rates(sessions: Dict[str, Any]) -> Dict[str, float]:
-    for session in sessions.values():
-        session.get("/warm")
-    samples: Dict[str, List[float]] = {name: [] for name in sessions}
+def _rates(make: Callable[[bool], Any], threads: int) -> Dict[str, float]:
+    """Median requests per second of ``threads`` sessions (``make(dpop)``) calling at once,
+    bearer and DPoP blocks alternating."""
+    kinds = {"bearer": [make(False) for _ in range(threads)],
+             "dpop": [make(True) for _ in range(threads)]}  # fmt: skip
+    samples: Dict[str, List[float]] = {name: [] for name in kinds}
+    for sessions in kinds.values():
+        for session in sessions:
+            session.get("/warm")
     for _ in range(ROUNDS):
-        for name, session in sessions.items():
-            started = time.perf_counter()
-            for _ in range(BLOCK):
-                assert session.get("/things").status_code == 200
-            samples[name].append(BLOCK / (time.perf_counter() - started))
+        for name, sessions in kinds.items():
+            samples[name].append(_block(sessions))
     rates = {name: statistics.median(values) for name, values in samples.items()}
     return {**rates, "ratio": rates["dpop"] / rates["bearer"]}
 
 
-def throughput_in_process() -> Dict[str, float]:
-    """Requests per second, bearer vs DPoP, the fake in this process (it shares our GIL, so
-    its proof verification counts against us)."""
-    with FakeVendors() as fake:
-        return _rates({"bearer": fake.session("oauth2"), "dpop": fake.session("oauth2", dpop=True)})
+def _block(sessions: List[Any]) -> float:
+    """Requests per second while each session makes BLOCK requests on its own thread."""
+    start = threading.Barrier(len(sessions) + 1)
+
+    def work(session: Any) -> None:
+        start.wait()
+        for _ in range(BLOCK):
+            assert session.get("/things").status_code == 200
+
+    workers = [threading.Thread(target=work, args=(session,)) for session in sessions]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return BLOCK * len(sessions) / (time.perf_counter() - started)
 
 
-def throughput() -> Dict[str, float]:
-    """Requests per second, bearer vs DPoP, against ``auth-sessions fake`` in its own process
-    (as a real server is): one client thread, so each request still waits for the server's
-    verification."""
+def throughput(threads: int = 4) -> Dict[str, float]:
+    """Requests per second, bearer vs DPoP, ``threads`` client threads against
+    ``auth-sessions fake`` in its own process (as a real server is)."""
     fake = subprocess.Popen(
         [sys.executable, "-m", "auth_sessions", "fake"], stdout=subprocess.PIPE, text=True
     )
@@ -64,14 +83,19 @@ def throughput() -> Dict[str, float]:
                 env[name.lower()] = value.strip("'")
         options = {"client_id": env["client_id"], "client_secret": env["client_secret"],
                    "issuer": env["issuer"], "base_url": env["base_url"]}  # fmt: skip
-        sessions = {
-            "bearer": auth_sessions.for_vendor("oauth2", **options),
-            "dpop": auth_sessions.for_vendor("oauth2", dpop=True, **options),
-        }
-        return _rates(sessions)
+        return _rates(
+            lambda dpop: auth_sessions.for_vendor("oauth2", dpop=dpop, **options), threads
+        )
     finally:
         fake.send_signal(signal.SIGINT)
         fake.wait(30)
+
+
+def throughput_in_process() -> Dict[str, float]:
+    """Requests per second, bearer vs DPoP, one thread, the fake in this process (it shares
+    our GIL, so its proof verification counts against us)."""
+    with FakeVendors() as fake:
+        return _rates(lambda dpop: fake.session("oauth2", dpop=dpop), 1)
 
 
 def proof_us(number: int = 2000) -> float:
@@ -95,13 +119,16 @@ def discovery_fetches(sessions: int = 50) -> Dict[str, Any]:
 
 
 if __name__ == "__main__":
-    for label, run in (("fake in its own process", throughput),
-                       ("fake in this process", throughput_in_process)):  # fmt: skip
+    runs = (("4 threads, fake in its own process", throughput),
+            ("1 thread, fake in its own process", lambda: throughput(1)),
+            ("1 thread, fake in this process", throughput_in_process))  # fmt: skip
+    for label, run in runs:
         rates = run()
         print(
             f"{label}: bearer {rates['bearer']:.0f} req/s, DPoP {rates['dpop']:.0f} req/s: "
-            f"{rates['ratio']:.2f}x (target >= 0.8x)"
+            f"{rates['ratio']:.2f}x"
         )
+    print("target: >= 0.8x with 4 threads")
     print(f"one ES256 proof: {proof_us():.0f} us")
     found = discovery_fetches()
     print(f"{found['sessions']} sessions of one issuer: {found['metadata_fetches']} metadata fetch")

@@ -116,14 +116,14 @@ def check_proof(
     """Accept a DPoP proof for one request, or raise ``ValueError`` naming the problem;
     returns the proof key's thumbprint (``jkt``). ``nonce``: the one the server requires;
     ``token``/``jkt``: the access token the request carries and the key it is bound to."""
-    from joserfc import jws
     from joserfc.errors import JoseError
-    from joserfc.jwk import JWKRegistry
 
     try:
-        header = json.loads(base64.urlsafe_b64decode(proof.split(".")[0] + "=="))
-        key, thumbprint = _proof_key(json.dumps(header["jwk"], sort_keys=True), JWKRegistry)
-        claims = json.loads(jws.deserialize_compact(proof, key, algorithms=_ALGS).payload)
+        head, payload, signature = proof.split(".")
+        header, key, thumbprint, algorithm = _proof_head(head)
+        if not algorithm.verify(f"{head}.{payload}".encode(), _unb64(signature), key):
+            raise ValueError("bad signature")
+        claims = json.loads(_unb64(payload))
     except (JoseError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"the DPoP proof does not verify ({type(exc).__name__})") from None
     if header.get("typ") != "dpop+jwt" or "d" in header["jwk"]:
@@ -148,18 +148,31 @@ def check_proof(
     return str(thumbprint)
 
 
-_keys: Dict[str, Any] = {}
+_heads: Dict[str, Any] = {}
 
 
-def _proof_key(jwk: str, registry: Any) -> Any:
-    """(key, thumbprint) of a proof's public JWK, imported once per key (a client proves
-    every request with the same key)."""
-    found = _keys.get(jwk)
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _proof_head(head: str) -> Any:
+    """(header, key, thumbprint, algorithm) of a proof's encoded header, worked out once per
+    header: a client sends the same header (its public key) with every proof. The algorithm
+    is joserfc's, from a registry allowing the asymmetric ones only (no "none", no HMAC)."""
+    from joserfc.jwk import JWKRegistry
+    from joserfc.jws import JWSRegistry
+
+    found = _heads.get(head)
     if found is None:
-        key = registry.import_key(json.loads(jwk))
-        found = _keys[jwk] = (key, key.thumbprint())
-        if len(_keys) > 4096:
-            _keys.clear()
+        header = json.loads(_unb64(head))
+        key = JWKRegistry.import_key(header["jwk"])
+        registry = JWSRegistry(algorithms=[a for a in _ALGS if not a.startswith("HS")])
+        algorithm = registry.get_alg(header["alg"])
+        algorithm.check_key(key)
+        found = (header, key, key.thumbprint(), algorithm)
+        if len(_heads) > 4096:
+            _heads.clear()
+        _heads[head] = found
     return found
 
 
