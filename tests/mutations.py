@@ -325,7 +325,11 @@ MUTATIONS: Tuple[Mutation, ...] = (
     M(
         "reused jti",
         (("auth_sessions/_jwt.py", '"jti": secrets.token_urlsafe(24),', '"jti": "the-same-jti",'),),
-        ("tests/vendors/test_oauth2_client_auth.py", "tests/test_jwt.py"),
+        (
+            "tests/vendors/test_oauth2_client_auth.py",
+            "tests/test_jwt.py",
+            "tests/vendors/test_oauth2_authlib_server.py",
+        ),
     ),
     M(
         "aud with a trailing slash",
@@ -336,7 +340,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
                 'audience = (self.issuer or self.token_url) + "/"',
             ),
         ),
-        ("tests/vendors/test_oauth2_client_auth.py",),
+        ("tests/vendors/test_oauth2_client_auth.py", "tests/vendors/test_oauth2_authlib_server.py"),
     ),
     M(
         "exp an hour ahead",
