@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from oauthlib.oauth2 import BackendApplicationClient
 
 from ._discovery import Metadata, cached
-from ._jwt import ASSERTION_TYPE, SigningKey, client_assertion
+from ._jwt import ASSERTION_TYPE, ASYMMETRIC, SYMMETRIC, SigningKey, client_assertion
 from ._parse import parse_token
 from .endpoint import TokenEndpoint, TokenRequest
 from .errors import ConfigurationError
@@ -31,6 +31,7 @@ __all__ = [
     "TLS_METHODS",
     "OAuth2Endpoint",
     "scope_key",
+    "signing_options",
 ]
 
 METHODS = (
@@ -49,6 +50,30 @@ _KEYED_AS = {v: k for k, v in ALIASES.items()}  # credential keys of v0.2 stay v
 
 DEFAULT_EXPIRES_IN = 3600
 """Lifetime assumed when a provider omits ``expires_in`` (RFC 6749 only recommends it)."""
+
+
+def signing_options(method: str, given: Mapping[str, Any], owner: str) -> Dict[str, Any]:
+    """``private_key`` (a :class:`SigningKey`) and ``signing_alg`` checked against the client
+    authentication ``method``; ``key_id`` goes into the key. Raises ``ConfigurationError``."""
+    key, alg = given.get("private_key"), given.get("signing_alg")
+
+    def fail(message: str) -> ConfigurationError:
+        return ConfigurationError(f"{owner}: {message}", vendor=owner)
+
+    if method == "private_key_jwt":
+        if key is None:
+            env = f"{owner.upper()}_PRIVATE_KEY"
+            raise fail(f"client_auth='private_key_jwt' needs private_key= (or {env})")
+        if not isinstance(key, SigningKey):  # (settings configured once already keep theirs)
+            key = SigningKey(key, alg, given.get("key_id"), owner)
+        return {"private_key": key, "signing_alg": alg}
+    if key is not None:
+        raise fail(f"private_key= is used only by client_auth='private_key_jwt', not {method!r}")
+    if method == "client_secret_jwt" and alg is not None and alg not in SYMMETRIC:
+        raise fail(f"client_secret_jwt signs with {', '.join(SYMMETRIC)}, not {alg!r}")
+    if alg is not None and method != "client_secret_jwt":
+        raise fail(f"signing_alg= is used only by the JWT methods (one of {ASYMMETRIC[0]}...)")
+    return {"private_key": None, "signing_alg": alg}
 
 
 def scope_key(scope: Optional[str]) -> str:

@@ -49,6 +49,9 @@ class Vendor:
         secret_optional: whether, with the options given, a client secret may be absent (a
             key or a client certificate authenticates instead).
         summary: one line for docs, the CLI and the auth class's docstring.
+        client_auth: the client authentication methods it takes (``client_auth=`` values),
+            each with a sample of the options that use it; ``auth-sessions vendors`` shows
+            them. Empty: the vendor's one published way.
 
     Thread-safety: an immutable value.
     """
@@ -63,6 +66,7 @@ class Vendor:
     env_options: Tuple[str, ...] = ()
     secret_optional: Callable[[Mapping[str, Any]], bool] = _never
     summary: str = ""
+    client_auth: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def described_by(cls, auth_class: Any) -> Vendor:

@@ -28,6 +28,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__
+from ._vendor import DESCRIPTIONS
 from .errors import AuthError, ConfigurationError
 from .sessions import env_vars, for_vendor, vendor_class, vendor_names
 from .stores import generate_store_key
@@ -164,6 +165,7 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
                 if cls.environments
                 else "token_url=",
                 "env_vars": list(env_vars(name).values()),
+                "client_auth": dict(DESCRIPTIONS[name].client_auth),
             }
         )
     if args.json:
@@ -181,6 +183,13 @@ def _cmd_vendors(args: argparse.Namespace) -> int:
         for env, url in r["environments"].items()
     ]
     print(_table(flat, ("vendor", "environment", "base URL", "token endpoint", "env vars")))
+    for row in rows:
+        if row["client_auth"]:
+            name = row["vendor"]
+            print(f"\n{name}: client_auth= methods, with issuer= (or token_url=) and client_id=")
+            width = max(map(len, row["client_auth"]))
+            for method, sample in row["client_auth"].items():
+                print(f"  {method:<{width}}  {sample}")
     return EXIT_OK
 
 

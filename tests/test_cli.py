@@ -112,8 +112,13 @@ def test_vendors_table() -> None:
     result = run("vendors")
     assert result.returncode == 0
     assert "https://partners-api.cobee.io/api/v3" in result.stdout
+    for method in ("client_secret_basic", "private_key_jwt", "tls_client_auth"):
+        assert f"  {method} " in result.stdout  # each oauth2 method, with a sample
     rows = json.loads(run("vendors", "--json").stdout)
     assert {row["vendor"] for row in rows} == set(auth_sessions.vendor_names())
+    methods = {row["vendor"]: set(row["client_auth"]) for row in rows}
+    assert {"client_secret_jwt", "self_signed_tls_client_auth"} <= methods["oauth2"]
+    assert methods["cobee"] == set()  # a published vendor has its one way
 
 
 def test_configuration_hints_use_the_clis_flags() -> None:

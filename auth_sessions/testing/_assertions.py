@@ -165,7 +165,7 @@ def _proof_head(head: str) -> Any:
     found = _heads.get(head)
     if found is None:
         header = json.loads(_unb64(head))
-        key = JWKRegistry.import_key(header["jwk"])
+        key: Any = JWKRegistry.import_key(header["jwk"])
         registry = JWSRegistry(algorithms=[a for a in _ALGS if not a.startswith("HS")])
         algorithm = registry.get_alg(header["alg"])
         algorithm.check_key(key)

@@ -3,15 +3,15 @@ extra parameters are the user's (the wire code is :mod:`auth_sessions._rfc6749`)
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
-from .._jwt import ASYMMETRIC, SYMMETRIC, SigningKey, need_jwt
-from .._rfc6749 import ALIASES, DEFAULT_EXPIRES_IN, METHODS, NO_SECRET, OAuth2Endpoint
+from .._jwt import need_jwt
+from .._rfc6749 import ALIASES, METHODS, NO_SECRET, OAuth2Endpoint, signing_options
 from .._urls import origin_prefix, require_secure
 from .._vendor import Vendor, register
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_EXPIRES_IN", "VENDOR", "OAuth2Endpoint"]
+__all__ = ["VENDOR", "OAuth2Endpoint"]
 
 
 OPTIONS = ("token_url", "issuer", "scope", "client_auth", "extra_params", "private_key",
@@ -52,20 +52,8 @@ def _configure(base_url: Optional[str], given: Mapping[str, Any]) -> Tuple[Optio
             require_secure(url, vendor="oauth2", what=name.replace("_", " "))
     if scope is not None and not isinstance(scope, str):
         raise _fail("scope must be a string or None")
-    options: Dict[str, Any] = {**given, "client_auth": method}
-    key, alg = given.get("private_key"), given.get("signing_alg")
-    if method == "private_key_jwt":
-        if key is None:
-            raise _fail("client_auth='private_key_jwt' needs private_key= (or OAUTH2_PRIVATE_KEY)")
-        if not isinstance(key, SigningKey):  # (settings configured once already keep theirs)
-            options["private_key"] = SigningKey(key, alg, given.get("key_id"), "oauth2")
-    elif key is not None:
-        raise _fail(f"private_key= is used only by client_auth='private_key_jwt', not {method!r}")
-    elif method == "client_secret_jwt" and alg is not None and alg not in SYMMETRIC:
-        raise _fail(f"client_secret_jwt signs with {', '.join(SYMMETRIC)}, not {alg!r}")
-    elif alg is not None and method != "client_secret_jwt":
-        raise _fail(f"signing_alg= is used only by the JWT methods (one of {ASYMMETRIC[0]}...)")
-    options.pop("key_id", None)
+    options = {name: value for name, value in given.items() if name != "key_id"}  # in the key
+    options.update(signing_options(method, given, "oauth2"), client_auth=method)
     if not isinstance(given.get("dpop", False), bool):
         raise _fail("dpop= is True or False")
     if given.get("dpop"):
@@ -81,20 +69,29 @@ def _secret_optional(given: Mapping[str, Any]) -> bool:
         return False  # the method's own error is raised by _configure
 
 
+SAMPLES = {  # beside issuer= (or token_url=) and client_id=
+    "client_secret_basic": 'client_secret="..."',
+    "client_secret_post": 'client_secret="...", client_auth="client_secret_post"',
+    "client_secret_jwt": 'client_secret="...", client_auth="client_secret_jwt"',
+    "private_key_jwt": 'private_key="/etc/svc/key.pem", key_id="k1"',
+    "tls_client_auth": 'client_auth="tls_client_auth"; then session.cert = (cert, key)',
+    "self_signed_tls_client_auth": 'client_auth="self_signed_tls_client_auth"; session.cert',
+    "(any) + DPoP": "dpop=True",
+}
+
 VENDOR = register(
     Vendor(
         name="oauth2",
         summary="Generic OAuth 2.0 client credentials (RFC 6749 section 4.4): ``issuer=`` "
         "(metadata discovery) or ``token_url=`` (https, or http to loopback), ``scope=``, "
-        "``client_auth=`` by RFC name (``client_secret_basic``, ``client_secret_post``, "
-        "``client_secret_jwt``, ``private_key_jwt`` with ``private_key=``, "
-        "``tls_client_auth``...), ``dpop=True`` (RFC 9449), ``extra_params=`` "
-        "(``audience``...); ``base_url`` defaults to the token URL's origin, and tokens are "
-        "sent only there.",
+        "``client_auth=`` by RFC name (``private_key_jwt`` with ``private_key=``...), "
+        "``dpop=True`` (RFC 9449), ``extra_params=`` (``audience``...); ``base_url`` defaults "
+        "to the token URL's origin, and tokens are sent only there.",
         endpoint=OAuth2Endpoint,
         options=OPTIONS,
         env_options=("token_url", "issuer", "private_key", "key_id"),
         secret_optional=_secret_optional,
         configure=_configure,
+        client_auth=SAMPLES,
     )
 )
