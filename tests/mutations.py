@@ -455,6 +455,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/stores/test_file_store.py", "tests/stores/test_fallback.py"),
     ),
     M(
+        "store calls unbounded for a client object",
+        (
+            (
+                "auth_sessions/stores/_bounded.py",
+                "        if self.seconds is None:\n            return action()",
+                "        if True:\n            return action()",
+            ),
+        ),
+        ("tests/stores/test_redis_store.py",),
+    ),
+    M(
         "a timed-out refresh retried with the same token",
         (
             (

@@ -49,6 +49,7 @@ REQUIRED = (
     "a store gone back in time not noticed",
     "body read unbounded",
     "store write errors propagated",
+    "store calls unbounded for a client object",
     "a timed-out refresh retried with the same token",
     "header-unsafe token accepted",
 )

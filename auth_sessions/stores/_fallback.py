@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Any, Callable, Dict, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
 
 from ..events import Event, emit
+from ._bounded import Bound
 from .memory import MemoryTokenStore
 
 __all__ = ["Down", "Fallback"]
@@ -37,6 +38,8 @@ def _cause(exc: BaseException) -> str:
         )
     if name == "AuthenticationError" or "WRONGPASS" in text:
         return f"{name}: the server refused the username or password"
+    if name == "StoreTimeout":
+        return f"{name}: {text}"
     return name
 
 
@@ -51,6 +54,7 @@ class Fallback:
         errors: the exception classes that mean the storage is unavailable.
         retry_interval: seconds to stay on the stand-in after a failure.
         clock: epoch-seconds clock (the stand-in's, and the outage's start).
+        bound: runs each storage operation within its time bound (see ``_bounded.py``).
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class Fallback:
         *,
         retry_interval: float,
         clock: Callable[[], float] = time.time,
+        bound: Optional[Bound] = None,
     ) -> None:
         self.name, self.errors, self.retry_interval, self.clock = (
             name,
@@ -67,6 +72,7 @@ class Fallback:
             retry_interval,
             clock,
         )
+        self.bound = bound or Bound(None)
         self.memory = MemoryTokenStore(timer=clock)
         self.outage = False
         self._since = 0.0
@@ -78,11 +84,12 @@ class Fallback:
         """Whether the shared storage is worth trying now."""
         return time.monotonic() >= self._down_until
 
-    def call(self, action: Callable[[], T]) -> T:
-        """Run one storage operation; :class:`Down` (after the outage bookkeeping) when the
-        storage fails with one of :attr:`errors`."""
+    def call(self, action: Callable[[], T], longer: float = 0.0) -> T:
+        """Run one storage operation (allowed ``longer`` than the bound: a blocking lock);
+        :class:`Down` (after the outage bookkeeping) when the storage fails with one of
+        :attr:`errors` or does not answer within its bound."""
         try:
-            result = action()
+            result = self.bound(action, longer)
         except self.errors as exc:
             self.failed(exc)
             raise Down from None
@@ -121,6 +128,7 @@ class Fallback:
 
     def after_fork(self) -> None:
         self._state = threading.Lock()
+        self.bound.after_fork()
 
     def failed(self, exc: BaseException) -> None:
         """Count ``exc`` as an outage (from :meth:`call`, or met elsewhere: a lease release)."""

@@ -16,6 +16,8 @@ import threading
 import weakref
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
+from ._bounded import Bound
+
 __all__ = ["LEASE_MARGIN", "Leases", "compare_and_delete"]
 
 LEASE_MARGIN = 2.0
@@ -45,8 +47,10 @@ class Leases:
         client: Any,
         errors: Tuple[Type[BaseException], ...],
         failed: Optional[Callable[[BaseException], None]] = None,
+        bound: Optional[Bound] = None,
     ) -> None:
         self._client = client
+        self._bound = bound or Bound(None)
         self._errors = errors
         self._on_error = failed
         self._held: Dict[Tuple[str, str], None] = {}
@@ -64,7 +68,7 @@ class Leases:
         with self._lock:
             self._held.pop((name, token), None)
         try:
-            compare_and_delete(self._client, name, token)
+            self._bound(lambda: compare_and_delete(self._client, name, token))
         except self._errors as exc:
             with self._lock:
                 self._unfenced[(name, token)] = None

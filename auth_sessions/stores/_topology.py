@@ -10,11 +10,11 @@ and opened again on the same topology (never silently on localhost).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, List, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 from ..errors import ConfigurationError
 
-__all__ = ["describe", "mark_spent", "outage_errors", "reopen"]
+__all__ = ["client_timeout", "describe", "mark_spent", "outage_errors", "reopen"]
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -37,6 +37,19 @@ def is_cluster(client: Any) -> bool:
 def _sentinel_pool(client: Any) -> Any:
     pool = getattr(client, "connection_pool", None)
     return pool if hasattr(pool, "sentinel_manager") and hasattr(pool, "service_name") else None
+
+
+def client_timeout(client: Any) -> Optional[float]:
+    """The socket timeout ``client``'s connections read with (None: they wait forever);
+    0.0 when it cannot be told (a client of another kind: it is trusted)."""
+    if is_cluster(client):
+        kwargs = client.nodes_manager.connection_kwargs
+    else:
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if not isinstance(kwargs, dict):
+        return 0.0
+    waits = kwargs.get("socket_timeout")
+    return float(waits) if isinstance(waits, (int, float)) else None
 
 
 def mark_spent(client: Any, name: str, ttl_ms: int, wait_ms: int) -> str:

@@ -10,11 +10,12 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Uni
 from ..errors import ConfigurationError
 from ..events import Event, emit
 from ..tokens import Failure, Token
+from ._bounded import Bound
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
 from ._leases import LEASE_MARGIN, Leases, compare_and_delete
 from ._seal import codec_for
-from ._topology import describe, mark_spent, outage_errors, reopen
+from ._topology import client_timeout, describe, mark_spent, outage_errors, reopen
 from .base import BaseTokenStore
 
 __all__ = ["RedisTokenStore"]
@@ -94,19 +95,22 @@ class RedisTokenStore(BaseTokenStore):
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
-        self._outages = Fallback("Redis", errors, retry_interval=retry_interval, clock=clock)
-        self._leases = Leases(self.client, errors, self._outages.failed)
+        waits = socket_timeout if self._url is not None else client_timeout(self.client)
+        unbounded = waits is None or waits > _SLOW_CLIENT
+        bound = Bound(socket_timeout if unbounded else None)
+        self._outages = Fallback(
+            "Redis", errors, retry_interval=retry_interval, clock=clock, bound=bound
+        )
+        self._leases = Leases(self.client, errors, self._outages.failed, bound)
         self._fallback = self._outages.memory
         self._checked = False
-        pool = getattr(self.client, "connection_pool", None)
-        kwargs = getattr(pool, "connection_kwargs", None)
-        waits = kwargs.get("socket_timeout", 0.0) if isinstance(kwargs, dict) else 0.0
-        if waits is None or (isinstance(waits, (int, float)) and waits > _SLOW_CLIENT):
+        if unbounded:
             shown = "no socket_timeout" if waits is None else f"socket_timeout={waits}"
             _misconfigured(
-                f"the Redis client has {shown}: a stalled or black-holed Redis holds every "
-                "token call that long (per attempt), past its budget; build the client with "
-                "socket_timeout=1.0 and socket_connect_timeout=1.0, or give the store a URL"
+                f"the Redis client has {shown}: each store call runs on a helper thread, "
+                f"given up after {socket_timeout:g} s (a stalled or black-holed Redis); build "
+                "the client with socket_timeout=1.0 and socket_connect_timeout=1.0, or give "
+                "the store a URL"
             )
 
     def __repr__(self) -> str:
@@ -225,7 +229,8 @@ class RedisTokenStore(BaseTokenStore):
         rule."""
         if token.refresh_token is not None and self._outages.available():
             with contextlib.suppress(Down):
-                return bool(self._outages.call(lambda: self._spend(key, token)))
+                spend = lambda: self._spend(key, token)  # noqa: E731
+                return bool(self._outages.call(spend, longer=_WAIT_MS / 1000))
         return self._outages.may_refresh(key)
 
     def _spend(self, key: str, token: Token) -> bool:
@@ -266,7 +271,8 @@ class RedisTokenStore(BaseTokenStore):
                     self._outages.call(
                         lambda: lock.acquire(
                             blocking=blocking, blocking_timeout=timeout, token=token
-                        )
+                        ),
+                        longer=timeout,
                     )
                 )
             except Down:  # the SET may still run on a stalled server: fence it off now

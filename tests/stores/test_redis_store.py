@@ -6,6 +6,7 @@ import copy
 import logging
 import multiprocessing
 import pickle
+import socket
 import subprocess
 import sys
 import threading
@@ -244,3 +245,33 @@ def test_an_evicting_policy_and_a_client_without_timeouts_are_named(
     words = [e.message for e in seen]
     assert len(words) == 2, words  # each said once
     assert "socket_timeout" in words[0] and "allkeys-lru" in words[1]
+
+
+def test_a_black_holed_redis_behind_a_client_object_costs_a_call_its_bound(prefix: str) -> None:
+    """A redis-py client without socket_timeout, on a port that accepts connections and
+    never answers: each token call still ends 200 within the store's bound (1 s a store
+    call), served by the fallback, and the outage is one event naming the bound."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)  # the kernel completes handshakes; nobody ever reads or answers
+    seen, unsubscribe = _events_of("store_outage")
+    outcome: List[object] = []
+    try:
+        client = redis.Redis(port=hole.getsockname()[1])  # redis-py's defaults: no timeouts
+        store = RedisTokenStore(client, prefix=prefix, retry_interval=60.0)
+        with FakeVendors() as fake:
+            session = fake.session("cobee", token_store=store)
+
+            def calls() -> None:
+                outcome.extend(session.get("/x", timeout=2).status_code for _ in range(3))
+
+            caller = threading.Thread(target=calls, daemon=True)
+            caller.start()
+            caller.join(30)  # ~2 s here; generous for a loaded machine; unbounded: never
+            counted = fake.counts("cobee").token_requests
+    finally:
+        unsubscribe()
+        hole.close()
+    assert not caller.is_alive(), "a store call waited on the black hole past its bound"
+    assert outcome == [200, 200, 200] and counted == 1
+    assert len(seen) == 1 and "no answer from the store within" in seen[0].message
