@@ -302,6 +302,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/stores/test_redis_store.py",),
     ),
     M(
+        "lease not renewed while held",
+        (
+            (
+                "auth_sessions/stores/_leases.py",
+                "                if until > now:  # never past the holder's budget",
+                "                if False:",
+            ),
+        ),
+        ("tests/stores/test_redis_store.py",),
+    ),
+    M(
         "lease not released at exit, nor fenced after a stall",
         (
             (

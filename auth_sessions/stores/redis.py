@@ -13,7 +13,7 @@ from ..tokens import Failure, Token
 from ._bounded import Bound
 from ._common import hashed, token_from_dict, token_to_dict
 from ._fallback import Down, Fallback
-from ._leases import LEASE_MARGIN, Leases, compare_and_delete
+from ._leases import LEASE_MARGIN, LEASE_TERM, Leases, compare_and_delete
 from ._seal import codec_for
 from ._topology import client_timeout, describe, mark_spent, outage_errors, reopen
 from .base import BaseTokenStore
@@ -31,11 +31,12 @@ class RedisTokenStore(BaseTokenStore):
     refresh token, if the vendor rotates one) is stored under ``{prefix}token:{<digest>}``
     with a TTL equal to its remaining life; every key of one credential set carries the same
     hash tag ``{<digest>}``, so its multi-key commands and scripts stay in one Cluster slot.
-    Single-flight uses a lease (a Redis lock lasting the fetch's budget plus 2 s, released on
-    every exit path, interpreter exit included: see ``stores/_leases.py``), so a holder cannot
-    block the fleet; compare-and-invalidate is one Lua script. When Redis is unreachable the
-    store keeps working on a local in-memory fallback, logs one warning per outage, and tries
-    Redis again every ``retry_interval`` seconds. During an outage a rotating refresh token
+    Single-flight uses a lease (a Redis lock held for the fetch's budget plus 2 s, 5 s at a
+    time and renewed while held, released on every exit path, interpreter exit included: see
+    ``stores/_leases.py``), so a holder cannot block the fleet; compare-and-invalidate is one
+    Lua script. When Redis is unreachable the store keeps working on a local in-memory
+    fallback, logs one warning per outage, and tries Redis again every ``retry_interval``
+    seconds. During an outage a rotating refresh token
     is presented only if this process fetched it itself since the outage began (another
     process may have rotated any older one). Failure memory is shared like tokens.
     Thread-safe and fork-safe (redis-py reconnects in a forked child; in-process locks are
@@ -48,8 +49,8 @@ class RedisTokenStore(BaseTokenStore):
         client_or_url: a ``redis.Redis``, a ``redis.cluster.RedisCluster``, a
             Sentinel-managed master, or a ``redis://``, ``rediss://`` or ``unix://`` URL.
         prefix: prepended to every key this store writes.
-        lock_ttl: the longest a lease (the cross-process lock) may last. A lease lasts the
-            guarded fetch's budget plus 2 s, and never more than this.
+        lock_ttl: the longest a lease (the cross-process lock) may be held. A lease is held
+            for the guarded fetch's budget plus 2 s, and never more than this.
         retry_interval: seconds to stay on the fallback after Redis failed.
         socket_timeout: connect and read timeout when a URL is given.
         clock: epoch-seconds clock for TTLs and failure memory.
@@ -264,7 +265,8 @@ class RedisTokenStore(BaseTokenStore):
         self._leases.sweep()
         name, token = self._name("lock", key), uuid.uuid4().hex
         ttl = min(self.lock_ttl, timeout + LEASE_MARGIN)  # the fetch never outlives its budget
-        lock = self.client.lock(name, timeout=ttl, sleep=0.01, thread_local=False)
+        term = min(ttl, LEASE_TERM)  # renewed while held, up to ttl: a dead holder frees it soon
+        lock = self.client.lock(name, timeout=term, sleep=0.01, thread_local=False)
         try:
             try:
                 acquired = bool(
@@ -280,7 +282,7 @@ class RedisTokenStore(BaseTokenStore):
                 acquired = True  # the in-process lock is what we have
             else:
                 if acquired:
-                    self._leases.hold(name, token)
+                    self._leases.hold(name, token, ttl)
             yield acquired
         finally:
             self._leases.release(name, token)  # ours only; it may have expired already

@@ -142,11 +142,49 @@ def test_clear_deletes_only_its_own_keys(redis_server) -> None:  # type: ignore[
 
 def test_a_lease_lasts_the_fetch_budget_not_minutes(redis_server, prefix: str) -> None:  # type: ignore[no-untyped-def]
     store = RedisTokenStore(redis_server.url, prefix=prefix)
-    with store.lock("k", timeout=5.0) as acquired:
+    with store.lock("k", timeout=0.5) as acquired:
         assert acquired
         (name,) = store.client.keys(prefix + "lock:*")
-        assert 0 < store.client.pttl(name) <= 7_000  # the 5 s budget plus the 2 s margin
+        assert 0 < store.client.pttl(name) <= 2_500  # the 0.5 s budget plus the 2 s margin
     assert store.client.exists(name) == 0
+    with store.lock("k", timeout=30.0) as acquired:  # a long budget: one term at a time
+        assert acquired
+        (name,) = store.client.keys(prefix + "lock:*")
+        assert 0 < store.client.pttl(name) <= 5_000
+
+
+def test_a_lease_is_renewed_while_held_and_dies_with_its_holder(own_redis, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    """A holder with a 62 s budget keeps its lease by renewing it (seen as Redis's own
+    keyspace events); killed, it leaves a lease of at most one 5 s term, so the fleet waits
+    seconds, not its whole budget."""
+    watcher = redis.Redis(port=own_redis.port)
+    watcher.config_set("notify-keyspace-events", "Kg")  # generic commands: PEXPIRE, DEL
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(
+        target=hold_lock, args=(("redis", own_redis.url, prefix), "k", held, release)
+    )
+    child.start()
+    try:
+        assert held.wait(30)
+        (name,) = watcher.keys(prefix + "lock:*")
+        assert 0 < watcher.pttl(name) <= 5_000  # one term, though the budget is 62 s
+        events = watcher.pubsub()
+        events.subscribe(f"__keyspace@0__:{name.decode()}")
+        seen, ends = [], time.monotonic() + 20
+        while b"expire" not in seen and time.monotonic() < ends:
+            message = events.get_message(timeout=max(0.0, ends - time.monotonic()))
+            if message is not None and message["type"] == "message":
+                seen.append(message["data"])
+        events.close()
+        assert b"expire" in seen, seen  # renewed (PEXPIRE) while its holder holds it
+    finally:
+        child.kill()  # the holder dies without releasing
+        child.join(30)
+    assert watcher.pttl(name) <= 5_000  # gone within a term
+    store = RedisTokenStore(own_redis.url, prefix=prefix)
+    with store.lock("k", timeout=15.0) as acquired:
+        assert acquired
 
 
 _EXIT_WHILE_HOLDING = """
