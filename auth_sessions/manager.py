@@ -97,6 +97,7 @@ class TokenManager:
         self.header = header
         self.snap: Optional[Snapshot] = None
         self._failure: Optional[Failure] = None
+        self._learned: Optional[Tuple[Failure, float]] = None  # ours, and its monotonic end
         self._mutex = threading.Lock()
         self._flight: Optional[Flight] = None
         watch = getattr(store, "watch", None)
@@ -186,7 +187,21 @@ class TokenManager:
 
     def _holding(self, now: float, fetch: Fetch) -> bool:
         failure = self._failure  # the route (a digest) is worked out only when one is held
-        return failure is not None and _holds(failure, now, fetch.route)
+        return failure is not None and self._holds(failure, now, fetch.route)
+
+    def _holds(self, failure: Optional[Failure], now: float, route: str) -> bool:
+        """Whether ``failure`` holds a fetch on ``route`` back at ``now``. One learned in
+        this process lasts its length on the monotonic clock (a wall clock stepped back
+        cannot stretch it), or less if the wall clock reaches its end first (a test's manual
+        clock, another process's view); one read from the store is judged on the wall clock,
+        clamped to its length (:meth:`Failure.holds`)."""
+        if failure is None:
+            return False
+        learned = self._learned
+        if learned is None or learned[0] != failure:
+            return failure.holds(now, route)
+        on_route = not failure.route or failure.route == route
+        return on_route and now < failure.until_ts and self.monotonic() < learned[1]
 
     def _check_failure(self, now: float, snap: Optional[Snapshot], fetch: Fetch) -> None:
         """Fail at once while held back on the fetch's route, unless a token can be sent."""
@@ -196,8 +211,10 @@ class TokenManager:
             raise self._error(self._failure, now)
 
     def _error(self, failure: Failure, now: float) -> AuthError:
-        until = datetime.fromtimestamp(failure.until_ts, tz=timezone.utc)
         wait = max(0.0, failure.until_ts - now)
+        if self._learned is not None and self._learned[0] == failure:
+            wait = max(0.0, min(wait, self._learned[1] - self.monotonic()))
+        until = datetime.fromtimestamp(now + wait, tz=timezone.utc)
         note = (
             f" [not tried again before {until.strftime('%H:%M:%SZ')}, in {wait:.0f}s; "
             "auth.forget() clears this]"
@@ -221,6 +238,7 @@ class TokenManager:
             return exc
         failure = Failure(kind, str(exc), until, exc.status_code, exc.url, route, until - now)
         self._failure = failure
+        self._learned = (failure, self.monotonic() + (until - now))
         self.store.put_failure(self.key, failure)
         error = self._error(failure, now)
         self._event(
@@ -318,7 +336,7 @@ class TokenManager:
                 )
             now = self.clock()
             current, failure = self.store.load(self.key)
-            if _holds(failure, now, fetch.route):
+            if self._holds(failure, now, fetch.route):
                 assert failure is not None
                 self._failure = failure
                 raise self._error(failure, now)
@@ -401,11 +419,6 @@ def _older(stored: Token, held: Token) -> bool:
     """Whether the store's token is older than one this process already holds (a snapshot
     restore, a failover that lost writes): generations only grow."""
     return stored.generation < held.generation
-
-
-def _holds(failure: Optional[Failure], now: float, route: str) -> bool:
-    """Whether ``failure`` holds a fetch on ``route`` back at ``now``."""
-    return failure is not None and failure.holds(now, route)
 
 
 # ---------------------------------------------------------------------------- the registry

@@ -180,7 +180,7 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
             (
                 "auth_sessions/manager.py",
-                "            if _holds(failure, now, fetch.route):",
+                "            if self._holds(failure, now, fetch.route):",
                 "            if False:",
             ),
         ),
@@ -464,6 +464,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
             ),
         ),
         ("tests/stores/test_file_store.py", "tests/stores/test_fallback.py"),
+    ),
+    M(
+        "a local cooldown on the wall clock",
+        (
+            (
+                "auth_sessions/manager.py",
+                "and now < failure.until_ts and self.monotonic() < learned[1]",
+                "and now < failure.until_ts",
+            ),
+        ),
+        ("tests/test_errors.py",),
     ),
     M(
         "store calls unbounded for a client object",

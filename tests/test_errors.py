@@ -252,18 +252,22 @@ def test_no_repr_shows_the_userinfo_of_a_base_url() -> None:
 def test_a_clock_stepping_back_does_not_stretch_a_cooldown(
     clocked: Tuple[FakeVendors, ManualClock],
 ) -> None:
-    """A 60 s cooldown learned before the wall clock stepped back an hour does not hold for
-    3,660 s: its hold reaches further ahead than it ever did, so it no longer holds."""
+    """A 60 s cooldown learned before the wall clock stepped back an hour holds for 60 s on
+    the monotonic clock: not 3,660 s, and not cut short by the step either."""
     fake, clock = clocked
-    session = fake.session("orum", client_secret="wrong-secret-123")
+    steady = ManualClock(start=1000.0)  # the monotonic clock, moved only when told
+    session = fake.session("orum", client_secret="wrong-secret-123", monotonic=steady)
     for _ in range(2):
         with pytest.raises(InvalidCredentials):
             session.get("/x")
     assert fake.counts("orum").token_requests == 1  # the second call was held back
     clock.advance(-3600.0)  # an NTP step, a VM resumed from an old snapshot...
+    steady.advance(59.0)
+    with pytest.raises(InvalidCredentials) as held:
+        session.get("/x")
+    assert fake.counts("orum").token_requests == 1  # still held: 59 of its 60 s have passed
+    assert "in 1s" in str(held.value)  # what is left, on the monotonic clock
+    steady.advance(2.0)
     with pytest.raises(InvalidCredentials):
         session.get("/x")
-    assert fake.counts("orum").token_requests == 2  # tried again, not held for an hour
-    with pytest.raises(InvalidCredentials):
-        session.get("/x")
-    assert fake.counts("orum").token_requests == 2  # and held again, for 60 s this time
+    assert fake.counts("orum").token_requests == 2  # tried again after 60 s, not an hour
