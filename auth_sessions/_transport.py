@@ -284,9 +284,27 @@ def discover(endpoint: TokenEndpoint, call: Call) -> None:
         lock.release()
 
 
+MAX_SERVER_SKEW = 86400.0
+"""A token answer whose ``Date`` is further than this from our clock (a server clock in 1970
+or 2100) is named in an event when the expiry is relative (the ``Date`` plays no part then).
+An absolute expiry is still read against it: the server states both on its own clock."""
+
+
 def _fetch(endpoint: TokenEndpoint, request: TokenRequest, call: Call, scrub: List[str]) -> Token:
     sender = _Sender(endpoint, request, call, scrub)
     data, server_now = sender.send()
+    if (
+        server_now is not None
+        and abs(server_now - sender.sent_at) > MAX_SERVER_SKEW
+        and endpoint.wire.expiry_format == "seconds"
+    ):
+        off = (server_now - sender.sent_at) / 86400
+        message = (
+            f"{endpoint.vendor}: token endpoint {shown(request.url)} sent a Date {off:+.0f} "
+            "days from our clock; ignored: the token's lifetime counts on our clock"
+        )
+        emit(Event("server_date_ignored", endpoint.vendor, message, endpoint.client_id))
+        server_now = None
     return endpoint.token_from_response(  # a lifetime counts from when it was asked for
         data, sender.sent_at, server_now, url=request.url, scrub=scrub
     )

@@ -40,6 +40,7 @@ KINDS = {
     "refresh_refused": logging.INFO,  # refresh refused or its outcome unknown: credentials next
     "scope_changed": logging.INFO,  # the server granted another scope than the one asked
     "replay_skipped": logging.INFO,  # a 401 whose body cannot be rewound is returned as is
+    "server_date_ignored": logging.WARNING,  # a token answer's Date is absurd: our clock used
 }
 """Every event kind, with the level its log line is written at."""
 

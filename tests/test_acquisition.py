@@ -12,11 +12,13 @@ import requests
 
 import auth_sessions
 from auth_sessions import (
+    Event,
     InvalidCredentials,
     RetryPolicy,
     TokenEndpointError,
     TokenResponseError,
     TokenTimeout,
+    subscribe,
 )
 from auth_sessions.testing import FakeVendors, ManualClock
 
@@ -187,3 +189,21 @@ def test_a_relative_lifetime_counts_from_when_the_token_was_asked_for(
     assert session.get("/x", timeout=30).status_code == 200
     token = session.auth.get_token()
     assert token.expires_ts - before < 3600 + 1.5  # counted from the answer: >= 3603
+
+
+@pytest.mark.parametrize("years", [-56, 74], ids=["Date in 1970", "Date in 2100"])
+def test_an_absurd_date_beside_a_relative_expiry_is_ignored_and_named(years: int) -> None:
+    seen: List[Event] = []
+    unsubscribe = subscribe(lambda e: seen.append(e) if e.kind == "server_date_ignored" else None)
+    try:
+        with FakeVendors() as fake:
+            fake.set_server_clock(years * 365 * 86400.0)
+            session = fake.session("cobee")  # expires_in: relative
+            assert session.get("/x").status_code == 200
+            assert session.get("/x").status_code == 200
+            lifetime = session.auth.get_token().expires_ts - time.time()
+            assert fake.counts("cobee").token_requests == 1
+    finally:
+        unsubscribe()
+    assert 3500 < lifetime <= 3600  # Cobee's hour, on our clock
+    assert len(seen) == 1 and "days from our clock" in seen[0].message
