@@ -477,6 +477,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_errors.py",),
     ),
     M(
+        "a pickled TLS store reopened in clear",
+        (
+            (
+                "auth_sessions/stores/_topology.py",
+                '            kwargs["ssl"] = True',
+                "            pass",
+            ),
+        ),
+        ("tests/stores/test_redis_store.py",),
+    ),
+    M(
         "store calls unbounded for a client object",
         (
             (

@@ -21,8 +21,9 @@ from redis.retry import Retry
 
 from auth_sessions import Event, FileTokenStore, RedisTokenStore, Token, subscribe
 from auth_sessions.testing import FakeVendors, ManualClock
-from auth_sessions.testing.redis_server import RedisServer
+from auth_sessions.testing.redis_server import RedisServer, _free_ports
 
+from .._net import Pki
 from ._workers import hold_lock
 
 
@@ -313,3 +314,26 @@ def test_a_black_holed_redis_behind_a_client_object_costs_a_call_its_bound(prefi
     assert not caller.is_alive(), "a store call waited on the black hole past its bound"
     assert outcome == [200, 200, 200] and counted == 1
     assert len(seen) == 1 and "no answer from the store within" in seen[0].message
+
+
+def test_a_pickled_store_on_a_tls_client_reopens_on_tls(
+    pki: Pki, tmp_path: Path, prefix: str
+) -> None:
+    """A store built on a TLS client with a password, pickled (to a pool worker), talks TLS
+    to the same port with the same CA: never plain TCP with the password in clear. Counted
+    at the server: every connection but the admin's arrived at the TLS port."""
+    tls_port = _free_ports(1)[0]
+    tls = ["--tls-port", str(tls_port), "--tls-cert-file", pki.server[0],
+           "--tls-key-file", pki.server[1], "--tls-ca-cert-file", pki.ca,
+           "--tls-auth-clients", "no"]  # fmt: skip
+    with RedisServer(str(tmp_path), args=tls) as server:
+        redis.Redis(port=server.port).config_set("requirepass", "tls-only-pw")
+        admin = redis.Redis(port=server.port, password="tls-only-pw")
+        client = redis.Redis(host="127.0.0.1", port=tls_port, ssl=True, ssl_ca_certs=pki.ca,
+                             password="tls-only-pw", socket_timeout=1.0)  # fmt: skip
+        clone = pickle.loads(pickle.dumps(RedisTokenStore(client, prefix=prefix)))
+        clone.put("k", _token("over-tls"))
+        got = clone.get("k")
+        ports = [int(c["laddr"].rsplit(":", 1)[1]) for c in admin.client_list()]
+    assert got is not None and got.access_token.reveal() == "over-tls"
+    assert sorted(set(ports)) == sorted({server.port, tls_port}) and ports.count(server.port) == 1
