@@ -144,10 +144,23 @@ class TokenManager:
         Only the token that was sent is invalidated, and only if it is still the stored one,
         so a burst of 401s for one stale token causes one renewal.
         """
-        snap = self.snap
-        if snap is not None and snap.header != sent and self.clock() < snap.must_renew_at:
-            return snap  # renewed already
-        self._check_failure(self.clock(), None, fetch)
+        snap, now = self.snap, self.clock()
+        if snap is not None and snap.header != sent:
+            place = window(snap, now)
+            if place is Window.FRESH:
+                return snap  # renewed already
+            if place is Window.ADVISORY:
+                # Another token, near its end: a replay with it could expire on the way (a
+                # loaded machine). Wait for its renewal; if none can be had now, it serves.
+                try:
+                    return self._renewed(fetch, sent, budget, allowance)
+                except AuthError:
+                    return snap
+        self._check_failure(now, None, fetch)
+        return self._renewed(fetch, sent, budget, allowance)
+
+    def _renewed(self, fetch: Fetch, sent: str, budget: float, allowance: float) -> Snapshot:
+        """A token other than ``sent``, from the flight in progress or a new one."""
         fresh = self._wait(self._start(fetch, sent, allowance), budget)
         if fresh.header == sent:  # joined a flight that adopted the refused token
             fresh = self._wait(self._start(fetch, sent, allowance), budget)

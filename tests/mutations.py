@@ -488,6 +488,17 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/stores/test_redis_store.py",),
     ),
     M(
+        "a replay given a token near its end",
+        (
+            (
+                "auth_sessions/manager.py",
+                "if place is Window.FRESH:\n                return snap  # renewed already",
+                "if place is not Window.MANDATORY:\n                return snap",
+            ),
+        ),
+        ("tests/test_manager.py",),
+    ),
+    M(
         "store calls unbounded for a client object",
         (
             (

@@ -152,6 +152,25 @@ def test_a_caller_waits_at_most_its_budget_and_the_fetch_goes_on() -> None:
     assert len(fetch.calls) == 1
 
 
+def test_a_replay_is_never_given_a_token_near_its_end() -> None:
+    """A 401 for an old token while the current one is in its advisory window: the replay
+    waits for a renewal (a token with seconds left could expire on its way on a loaded
+    machine); if none can be had, the current token still serves."""
+    manager, clock, _ = _manager(Policy(background=False))
+    fetch = FakeFetch(clock)
+    old = manager.current(fetch, 10, 30).header  # tok-1
+    assert manager.after_401(old, fetch, 10, 30).header == "Bearer tok-2"
+    clock.advance(92)  # tok-2: advisory from 90 s, mandatory from 95 s, expires at 100 s
+    assert manager.after_401(old, fetch, 10, 30).header == "Bearer tok-3"
+    assert len(fetch.calls) == 3
+    clock.advance(92)
+    fetch.error = TokenEndpointError("fakevendor: 503", status_code=503)
+    assert manager.after_401(old, fetch, 10, 30).header == "Bearer tok-3"  # still valid
+    clock.advance(4)  # tok-3 past its mandatory point: no longer sent
+    with pytest.raises(TokenEndpointError):
+        manager.after_401(old, fetch, 10, 30)
+
+
 def test_a_burst_of_401s_for_one_token_renews_once() -> None:
     manager, clock, _ = _manager()
     fetch = FakeFetch(clock)

@@ -50,6 +50,7 @@ REQUIRED = (
     "body read unbounded",
     "store write errors propagated",
     "store calls unbounded for a client object",
+    "a replay given a token near its end",
     "a pickled TLS store reopened in clear",
     "a local cooldown on the wall clock",
     "lease not renewed while held",

@@ -639,11 +639,14 @@ class VendorModel:
                 refused = self._api_proof(state, req, scheme, token)
                 if refused is not None:
                     return refused
-            if expires is None or self.clock() >= expires:
-                if expires is not None:
+            now = self.clock()
+            if expires is None or now >= expires:
+                late: Dict[str, str] = {}
+                if expires is not None:  # how late it came: X-Fake-Expired-By (seconds)
                     counters.expired_presented += 1
+                    late["X-Fake-Expired-By"] = f"{now - expires:.3f}"
                 counters.unauthorized += 1
-                return Reply.json(401, spec.error_body(401, "Unauthorized"))
+                return Reply.json(401, spec.error_body(401, "Unauthorized"), late)
             for name, value in spec.api_headers.items():
                 if lower.get(name.lower()) != value:
                     message = f"header {name}: {value} is required"
