@@ -94,9 +94,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/manager.py",
-                "if snap is not None and snap.header != sent"
-                " and self.clock() < snap.must_renew_at:",
-                "if False:",
+                "        if snap is not None and snap.header != sent:\n            place",
+                "        if False:\n            place",
             ),
             (
                 "auth_sessions/manager.py",
