@@ -96,8 +96,8 @@ class RedisTokenStore(BaseTokenStore):
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
-        waits = socket_timeout if self._url is not None else client_timeout(self.client)
-        unbounded = waits is None or waits > _SLOW_CLIENT
+        waits = client_timeout(self.client)  # a URL's client has the store's own timeouts
+        unbounded = self._url is None and (waits is None or waits > _SLOW_CLIENT)
         bound = Bound(socket_timeout if unbounded else None)
         self._outages = Fallback(
             "Redis", errors, retry_interval=retry_interval, clock=clock, bound=bound
