@@ -213,7 +213,7 @@ class TokenManager:
         learned = self._learned
         if learned is None or learned[0] != failure:
             return failure.holds(now, route)
-        on_route = not failure.route or failure.route == route
+        on_route = failure.learned_on(route)
         return on_route and now < failure.until_ts and self.monotonic() < learned[1]
 
     def _check_failure(self, now: float, snap: Optional[Snapshot], fetch: Fetch) -> None:

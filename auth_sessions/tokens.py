@@ -189,6 +189,10 @@ class Failure:
         ahead = self.until_ts - now
         if ahead <= 0 or (self.hold is not None and ahead > self.hold + 1.0):
             return False  # over, or set on a clock that has since stepped back
+        return self.learned_on(route)
+
+    def learned_on(self, route: str) -> bool:
+        """Whether it was learned on ``route`` (another transport is tried at once)."""
         return not self.route or self.route == route
 
     def to_dict(self) -> Dict[str, Any]:
