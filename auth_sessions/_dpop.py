@@ -90,9 +90,9 @@ class Prover:
     """A DPoP key pair: signs proofs. Its repr names only the algorithm and thumbprint."""
 
     def __init__(self, key: Any, alg: str) -> None:
+        need_jwt("dpop")  # before the import: a missing PyJWT is named with its extra
         from jwt.algorithms import get_default_algorithms
 
-        need_jwt("dpop")
         self._key, self.alg = key, alg
         self.jwk = {**public_jwk(key.public_key())}
         self.thumbprint = _thumbprint(key.public_key())

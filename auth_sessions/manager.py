@@ -210,11 +210,17 @@ class TokenManager:
         clamped to its length (:meth:`Failure.holds`)."""
         if failure is None:
             return False
-        learned = self._learned
-        if learned is None or learned[0] != failure:
+        if self._learned is None or self._learned[0] != failure:
             return failure.holds(now, route)
-        on_route = failure.learned_on(route)
-        return on_route and now < failure.until_ts and self.monotonic() < learned[1]
+        return failure.learned_on(route) and self._left(failure, now) > 0
+
+    def _left(self, failure: Failure, now: float) -> float:
+        """Seconds ``failure`` holds on: for one learned here, the sooner of its wall-clock
+        and monotonic ends."""
+        left = failure.until_ts - now
+        if self._learned is not None and self._learned[0] == failure:
+            left = min(left, self._learned[1] - self.monotonic())
+        return max(0.0, left)
 
     def _check_failure(self, now: float, snap: Optional[Snapshot], fetch: Fetch) -> None:
         """Fail at once while held back on the fetch's route, unless a token can be sent."""
@@ -224,9 +230,7 @@ class TokenManager:
             raise self._error(self._failure, now)
 
     def _error(self, failure: Failure, now: float) -> AuthError:
-        wait = max(0.0, failure.until_ts - now)
-        if self._learned is not None and self._learned[0] == failure:
-            wait = max(0.0, min(wait, self._learned[1] - self.monotonic()))
+        wait = self._left(failure, now)
         until = datetime.fromtimestamp(now + wait, tz=timezone.utc)
         note = (
             f" [not tried again before {until.strftime('%H:%M:%SZ')}, in {wait:.0f}s; "

@@ -469,8 +469,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (
             (
                 "auth_sessions/manager.py",
-                "and now < failure.until_ts and self.monotonic() < learned[1]",
-                "and now < failure.until_ts",
+                "left = min(left, self._learned[1] - self.monotonic())",
+                "left = left",
             ),
         ),
         ("tests/test_errors.py",),
