@@ -184,20 +184,31 @@ def test_a_single_use_refresh_token_is_never_presented_twice_across_a_failover(
     assert counts.expired_presented == 0
 
 
+def _refreshed_over_an_older_entry(
+    server: RedisServer, prefix: str, fake: FakeVendors, clock: ManualClock
+) -> Tuple[RedisTokenStore, Any, float]:
+    """A Cair session on a Redis store gets a token, refreshes it when it expires (its
+    refresh token R1 is spent), then the write is lost: the older entry, with R1, is back.
+    Returns the store, the session and the token lifetime."""
+    store = RedisTokenStore(server.url, prefix=prefix, clock=clock)
+    session = fake.session("cair", token_store=store)
+    assert session.get("/x").status_code == 200
+    name = store._key(session.auth.store_key)
+    older = store.client.get(name)
+    lifetime = session.auth.get_token().lifetime
+    clock.advance(lifetime + 1)
+    assert session.get("/x").status_code == 200  # refreshed: generation 2, R1 spent
+    store.client.set(name, older)
+    return store, session, lifetime
+
+
 def test_an_older_entry_brought_back_never_gets_its_refresh_token_presented_again(
     redis_server: RedisServer, prefix: str, clocked: Tuple[FakeVendors, ManualClock]
 ) -> None:
     """What a failover (or a restored snapshot) does: the store serves an entry whose
     refresh token was already spent. The spent-mark keeps it from being presented."""
     fake, clock = clocked
-    first = RedisTokenStore(redis_server.url, prefix=prefix, clock=clock)
-    session = fake.session("cair", token_store=first)
-    assert session.get("/x").status_code == 200
-    name = first._key(session.auth.store_key)
-    before = first.client.get(name)
-    clock.advance(session.auth.get_token().lifetime + 1)
-    assert session.get("/x").status_code == 200  # refreshed: the stored refresh token is spent
-    first.client.set(name, before)  # the write is lost: the older entry is back
+    _refreshed_over_an_older_entry(redis_server, prefix, fake, clock)  # the write is lost
     another = RedisTokenStore(redis_server.url, prefix=prefix, clock=clock)  # another process
     assert fake.session("cair", token_store=another).get("/x").status_code == 200
     counts = fake.counts("cair")
@@ -304,17 +315,9 @@ def test_a_store_restored_from_an_older_snapshot_never_costs_a_refresh_token(
     """A restart from an older snapshot loses the newer entry *and* the spent-mark. This
     process holds the newer token (generation 2): it builds on that, not on the store's."""
     fake, clock = clocked
-    store = RedisTokenStore(redis_server.url, prefix=prefix, clock=clock)
-    session = fake.session("cair", token_store=store)
-    assert session.get("/x").status_code == 200
-    name = store._key(session.auth.store_key)
-    snapshot = store.client.get(name)
-    lifetime = session.auth.get_token().lifetime
-    clock.advance(lifetime + 1)
-    assert session.get("/x").status_code == 200  # refreshed: generation 2, R1 spent
-    store.client.set(name, snapshot)  # the restart: the older entry is back...
+    store, session, lifetime = _refreshed_over_an_older_entry(redis_server, prefix, fake, clock)
     for spent in store.client.scan_iter(match=prefix + "spent:*"):
-        store.client.delete(spent)  # ...and no spent-mark says R1 was used
+        store.client.delete(spent)  # the restart lost the spent-mark too
     clock.advance(lifetime + 1)
     assert session.get("/x").status_code == 200
     counts = fake.counts("cair")
